@@ -1,0 +1,2 @@
+/** Implementation pieces of the env module (allocators, queues); not for other modules. */
+package io.ustor.env.internal;

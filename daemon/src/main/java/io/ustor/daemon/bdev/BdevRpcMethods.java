@@ -1,0 +1,317 @@
+package io.ustor.daemon.bdev;
+
+import io.ustor.bdev.Bdev;
+import io.ustor.bdev.BdevException;
+import io.ustor.bdev.BdevRegistry;
+import io.ustor.bdev.IoStats;
+import io.ustor.bdev.malloc.MallocBdev;
+import io.ustor.bdev.nullbdev.NullBdev;
+import io.ustor.env.DmaMemory;
+import io.ustor.env.Errno;
+import io.ustor.rpc.RpcException;
+import io.ustor.rpc.RpcParams;
+import io.ustor.rpc.RpcRegistry;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The bdev methods, with SPDK's names and parameters: bdev_get_bdevs, bdev_get_iostat, bdev_wait_for_examine,
+ * bdev_malloc_create/delete, bdev_null_create/delete, bdev_aio_create/delete. They run on the RPC worker; creating
+ * a bdev allocates and registers it there (no reactor involved), deleting returns the registry's future, which
+ * completes once every reactor has released its channel.
+ */
+final class BdevRpcMethods {
+    private static final Set<String> MALLOC_PARAMS = Set.of("name", "block_size", "num_blocks", "uuid",
+            "optimal_io_boundary", "md_size", "md_interleave", "dif_type", "dif_is_head_of_md", "physical_block_size",
+            "dif_pi_format", "numa_id");
+    private static final Set<String> NULL_PARAMS = Set.of("name", "block_size", "num_blocks", "uuid",
+            "physical_block_size", "md_size", "dif_type", "dif_pi_format", "dif_is_head_of_md",
+            "preferred_write_granularity", "preferred_write_alignment", "optimal_write_size",
+            "preferred_unmap_granularity", "preferred_unmap_alignment");
+    private static final Set<String> AIO_PARAMS = Set.of("name", "filename", "block_size", "readonly", "fallocate",
+            "uuid", "nowait");
+    private static final Set<String> NAME_ONLY = Set.of("name");
+    private static final Set<String> GET_BDEVS_PARAMS = Set.of("name", "timeout");
+    private static final Set<String> IOSTAT_PARAMS = Set.of("name", "names", "per_channel", "reset_mode");
+    private static final long WAIT_POLL_MS = 10;
+
+    private final BdevRegistry bdevs;
+    private final DmaMemory memory;
+
+    BdevRpcMethods(BdevRegistry bdevs, DmaMemory memory) {
+        this.bdevs = bdevs;
+        this.memory = memory;
+    }
+
+    void register(RpcRegistry r) {
+        r.register("bdev_get_bdevs", this::getBdevs);
+        r.register("bdev_get_iostat", this::getIostat);
+        r.register("bdev_wait_for_examine", this::waitForExamine);
+        r.register("bdev_malloc_create", this::mallocCreate);
+        r.register("bdev_malloc_delete", p -> delete(p, "malloc"));
+        r.register("bdev_null_create", this::nullCreate);
+        r.register("bdev_null_delete", p -> delete(p, "null"));
+        r.register("bdev_aio_create", this::aioCreate);
+        r.register("bdev_aio_delete", p -> delete(p, "aio"));
+    }
+
+    // ---- queries ----
+
+    private Object getBdevs(RpcParams p) throws RpcException {
+        p.allowOnly(GET_BDEVS_PARAMS);
+        String name = p.optionalString("name", null);
+        long timeoutMs = p.optionalLong("timeout", 0);
+        if (timeoutMs < 0) {
+            throw RpcException.invalidParams("parameter 'timeout' must be >= 0, not " + timeoutMs);
+        }
+        if (name == null) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Bdev b : bdevs.list()) {
+                out.add(b.describe());
+            }
+            return out;
+        }
+        Bdev b = bdevs.lookup(name);
+        if (b != null) {
+            return List.of(b.describe());
+        }
+        if (timeoutMs == 0) {
+            throw noSuchBdev(name);
+        }
+        // Wait for it to appear without holding the RPC worker.
+        CompletableFuture<Object> result = new CompletableFuture<>();
+        pollForBdev(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs), result);
+        return result;
+    }
+
+    private void pollForBdev(String name, long deadline, CompletableFuture<Object> result) {
+        CompletableFuture.runAsync(() -> {
+            Bdev b = bdevs.lookup(name);
+            if (b != null) {
+                result.complete(List.of(b.describe()));
+            } else if (System.nanoTime() - deadline >= 0) {
+                result.completeExceptionally(noSuchBdev(name));
+            } else {
+                pollForBdev(name, deadline, result);
+            }
+        }, CompletableFuture.delayedExecutor(WAIT_POLL_MS, TimeUnit.MILLISECONDS));
+    }
+
+    private Object getIostat(RpcParams p) throws RpcException {
+        p.allowOnly(IOSTAT_PARAMS);
+        List<String> names = p.optionalStringList("names");
+        String single = p.optionalString("name", null); // the parameter of SPDK releases before "names"
+        if (single != null) {
+            names = names == null ? new ArrayList<>() : new ArrayList<>(names);
+            names.add(single);
+        }
+        boolean perChannel = p.optionalBool("per_channel", false);
+        String resetMode = p.optionalString("reset_mode", "none");
+        if (!resetMode.equals("none")) {
+            if (!Set.of("all", "maxmin", "error").contains(resetMode)) {
+                throw RpcException.invalidParams("parameter 'reset_mode' must be all, maxmin, error or none, not "
+                        + resetMode);
+            }
+            throw new RpcException(-Errno.EOPNOTSUPP, "reset_mode " + resetMode
+                    + ": resetting I/O statistics is not supported by ustor's bdev layer");
+        }
+        if (perChannel && (names == null || names.size() != 1)) {
+            throw RpcException.errno(Errno.EINVAL, "per_channel needs exactly one bdev name");
+        }
+        List<Bdev> selected = new ArrayList<>();
+        if (names == null) {
+            selected.addAll(bdevs.list());
+        } else {
+            for (String n : names) {
+                Bdev b = bdevs.lookup(n);
+                if (b == null) {
+                    throw noSuchBdev(n);
+                }
+                selected.add(b);
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("tick_rate", BdevRegistry.tickRate());
+        out.put("ticks", System.nanoTime());
+        if (perChannel) {
+            Bdev b = selected.get(0);
+            out.put("name", b.name());
+            List<Map<String, Object>> channels = new ArrayList<>();
+            for (Map.Entry<Integer, IoStats> e : b.channelStats().entrySet()) {
+                Map<String, Object> ch = new LinkedHashMap<>();
+                ch.put("thread_id", e.getKey() + 1); // SPDK thread ids start at 1
+                ch.putAll(e.getValue().toSpdkMap());
+                channels.add(ch);
+            }
+            out.put("channels", channels);
+        } else {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (Bdev b : selected) {
+                list.add(b.iostat());
+            }
+            out.put("bdevs", list);
+        }
+        return out;
+    }
+
+    /** No module examines bdevs yet (no partitions, no lvol stores), so every bdev is examined when registered. */
+    private Object waitForExamine(RpcParams p) throws RpcException {
+        p.requireNone("bdev_wait_for_examine");
+        return Boolean.TRUE;
+    }
+
+    // ---- malloc ----
+
+    private Object mallocCreate(RpcParams p) throws RpcException {
+        p.allowOnly(MALLOC_PARAMS);
+        int blockSize = p.requiredUint32("block_size");
+        long numBlocks = p.requiredLong("num_blocks");
+        UUID uuid = p.optionalUuid("uuid");
+        int boundary = p.optionalUint32("optimal_io_boundary", 0);
+        requireNoMetadata(p);
+        checkPhysicalBlockSize(p, blockSize);
+        String name = p.optionalString("name", null);
+        if (name == null) {
+            name = nextFreeName("Malloc");
+        }
+        checkFree(name, uuid);
+        MallocBdev bdev;
+        try {
+            bdev = MallocBdev.create(new MallocBdev.Options(name, numBlocks, blockSize, uuid)
+                    .withOptimalIoBoundaryBlocks(boundary).withMemory(memory));
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        return registerOrFail(bdev);
+    }
+
+    // ---- null ----
+
+    private Object nullCreate(RpcParams p) throws RpcException {
+        p.allowOnly(NULL_PARAMS);
+        String name = p.requiredString("name");
+        int blockSize = p.requiredUint32("block_size");
+        long numBlocks = p.requiredLong("num_blocks");
+        UUID uuid = p.optionalUuid("uuid");
+        requireNoMetadata(p);
+        checkPhysicalBlockSize(p, blockSize);
+        checkFree(name, uuid);
+        NullBdev bdev;
+        try {
+            bdev = NullBdev.create(name, numBlocks, blockSize, uuid);
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        return registerOrFail(bdev);
+    }
+
+    // ---- aio ----
+
+    private Object aioCreate(RpcParams p) throws RpcException {
+        p.allowOnly(AIO_PARAMS);
+        String name = p.requiredString("name");
+        String filename = p.requiredString("filename");
+        int blockSize = p.optionalUint32("block_size", 0);
+        boolean readonly = p.optionalBool("readonly", false);
+        boolean fallocate = p.optionalBool("fallocate", false);
+        boolean nowait = p.optionalBool("nowait", false);
+        UUID uuid = p.optionalUuid("uuid");
+        checkFree(name, uuid);
+        Bdev bdev = AioBdevs.create(name, filename, blockSize, readonly, fallocate, nowait, uuid);
+        return registerOrFail(bdev);
+    }
+
+    // ---- shared ----
+
+    /** SPDK's bdev_X_delete: the bool true once the bdev is gone; ENODEV if it is not one of this module's. */
+    private Object delete(RpcParams p, String module) throws RpcException {
+        p.allowOnly(NAME_ONLY);
+        String name = p.requiredString("name");
+        Bdev b = bdevs.lookup(name);
+        if (b == null) {
+            throw noSuchBdev(name);
+        }
+        if (!b.moduleName().equals(module)) {
+            throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is a " + b.moduleName() + " bdev, not " + module);
+        }
+        return bdevs.unregister(b.name()).handle((v, t) -> {
+            if (t != null) {
+                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                throw new CompletionException(c instanceof BdevException be
+                        ? RpcException.errno(be.errno(), be.getMessage()) : c);
+            }
+            return Boolean.TRUE;
+        });
+    }
+
+    private String registerOrFail(Bdev bdev) throws RpcException {
+        try {
+            bdevs.register(bdev);
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        return bdev.name();
+    }
+
+    /** Checked before allocating, so a clash does not leave memory behind. Calls are serial on the RPC worker. */
+    private void checkFree(String name, UUID uuid) throws RpcException {
+        if (bdevs.lookup(name) != null) {
+            throw RpcException.errno(Errno.EEXIST, "bdev " + name + " already exists");
+        }
+        if (uuid != null && bdevs.lookup(uuid.toString()) != null) {
+            throw RpcException.errno(Errno.EEXIST, "UUID " + uuid + " already belongs to bdev "
+                    + bdevs.lookup(uuid.toString()).name());
+        }
+    }
+
+    private String nextFreeName(String prefix) {
+        for (int i = 0; ; i++) {
+            String n = prefix + i;
+            if (bdevs.lookup(n) == null) {
+                return n;
+            }
+        }
+    }
+
+    /** Metadata and protection information are not supported: accept only their "off" values. */
+    private static void requireNoMetadata(RpcParams p) throws RpcException {
+        if (p.optionalLong("md_size", 0) != 0) {
+            throw RpcException.invalidParams("parameter 'md_size': separate or interleaved metadata is not supported");
+        }
+        if (p.optionalLong("dif_type", 0) != 0) {
+            throw RpcException.invalidParams("parameter 'dif_type': protection information is not supported");
+        }
+        if (p.optionalLong("dif_pi_format", 0) != 0) {
+            throw RpcException.invalidParams("parameter 'dif_pi_format': protection information is not supported");
+        }
+        p.optionalBool("md_interleave", false);
+        p.optionalBool("dif_is_head_of_md", false);
+        p.optionalInt("numa_id", -1);
+        p.optionalUint32("preferred_write_granularity", 0);
+        p.optionalUint32("preferred_write_alignment", 0);
+        p.optionalUint32("optimal_write_size", 0);
+        p.optionalUint32("preferred_unmap_granularity", 0);
+        p.optionalUint32("preferred_unmap_alignment", 0);
+    }
+
+    /** SPDK: a power of two, at least the block size (then it is only reported; ustor does not report it). */
+    private static void checkPhysicalBlockSize(RpcParams p, int blockSize) throws RpcException {
+        int pbs = p.optionalUint32("physical_block_size", 0);
+        if (pbs != 0 && (Integer.bitCount(pbs) != 1 || pbs < 512)) {
+            throw RpcException.invalidParams("parameter 'physical_block_size' must be a power of 2 of at least 512, not "
+                    + pbs);
+        }
+    }
+
+    private static RpcException noSuchBdev(String name) {
+        return RpcException.errno(Errno.ENODEV, "bdev " + name + " not found");
+    }
+}

@@ -1,0 +1,154 @@
+package io.ustor.daemon.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ustor.daemon.cli.CliArgs.Type;
+import io.ustor.daemon.cli.CliMethod.Output;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The commands ustor-rpc knows, with rpc.py's argument forms for the methods ustor implements. */
+final class CliMethods {
+    private CliMethods() {
+    }
+
+    static Map<String, CliMethod> all() {
+        Map<String, CliMethod> m = new LinkedHashMap<>();
+        add(m, "rpc_get_methods", "Get list of supported RPC methods", new CliArgs()
+                        .option("-c", "--current", "current", Type.FLAG, "only methods callable in the current state")
+                        .option("-i", "--include-aliases", "include_aliases", Type.FLAG, "include deprecated aliases"),
+                CliMethods::copy, Output.DICT);
+        add(m, "spdk_get_version", "Get the version (ustor reports itself in SPDK's fields)", new CliArgs(),
+                CliMethods::copy, Output.JSON);
+        add(m, "framework_start_init", "Start initialization of subsystems (after --wait-for-rpc)", new CliArgs(),
+                CliMethods::copy, Output.NONE);
+        add(m, "framework_wait_init", "Block until subsystems have been initialized", new CliArgs(),
+                CliMethods::copy, Output.NONE);
+        add(m, "framework_get_reactors", "Display list of all reactors", new CliArgs(), CliMethods::copy, Output.DICT);
+        add(m, "framework_get_subsystems", "Print subsystems and their dependencies", new CliArgs(),
+                CliMethods::copy, Output.DICT);
+        add(m, "framework_get_config", "Print the configuration of one subsystem", new CliArgs()
+                        .positional("name", Type.STRING, "name of the subsystem, e.g. bdev"),
+                CliMethods::copy, Output.DICT);
+        add(m, "thread_get_stats", "Display current statistics of all the threads", new CliArgs(),
+                CliMethods::copy, Output.DICT);
+        add(m, "spdk_kill_instance", "Send a signal to the daemon", new CliArgs()
+                        .positional("sig_name", Type.STRING, "SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGKILL or SIGUSR1"),
+                CliMethods::copy, Output.NONE);
+        add(m, "bdev_get_bdevs", "Display current blockdev list or required blockdev", new CliArgs()
+                        .option("-b", "--name", "name", Type.STRING, "name of the blockdev, e.g. Malloc0")
+                        .option("-t", "--timeout-ms", "timeout", Type.INT,
+                                "time in ms to wait for the bdev to appear (with -b); default 0"),
+                CliMethods::copy, Output.DICT);
+        add(m, "bdev_get_iostat", "Display current I/O statistics of all the blockdevs or the given ones",
+                new CliArgs()
+                        .option("-b", "--name", "name", Type.STRING, "name of one blockdev")
+                        .option(null, "--names", "names", Type.CSV, "comma-separated blockdev names")
+                        .option("-c", "--per-channel", "per_channel", Type.FLAG, "per channel stats of one blockdev")
+                        .option(null, "--reset-mode", "reset_mode", Type.STRING, "all, maxmin, error or none"),
+                (v, p) -> {
+                    copy(v, p);
+                    if (p.has("name")) { // rpc.py's older -b: fold into "names"
+                        ArrayNode names = p.has("names") ? (ArrayNode) p.get("names") : p.putArray("names");
+                        names.add(p.remove("name").asText());
+                    }
+                    return p;
+                }, Output.DICT);
+        add(m, "bdev_wait_for_examine", "Report when all bdevs have been examined", new CliArgs(),
+                CliMethods::copy, Output.NONE);
+        add(m, "bdev_malloc_create", "Create a bdev with malloc backend", new CliArgs()
+                        .option("-b", "--name", "name", Type.STRING, "name of the bdev")
+                        .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)")
+                        .positional("total_size", Type.FLOAT, "size of malloc bdev in MB (float > 0)")
+                        .positional("block_size", Type.INT, "data block size for this bdev")
+                        .option("-p", "--physical-block-size", "physical_block_size", Type.INT, "physical block size")
+                        .option("-o", "--optimal-io-boundary", "optimal_io_boundary", Type.INT,
+                                "split on optimal IO boundary, in blocks; default 0 (disabled)")
+                        .option("-m", "--md-size", "md_size", Type.INT, "metadata size (only 0 is supported)")
+                        .option("-i", "--md-interleave", "md_interleave", Type.FLAG, "interleaved metadata")
+                        .option("-t", "--dif-type", "dif_type", Type.INT, "protection information type (only 0)")
+                        .option("-d", "--dif-is-head-of-md", "dif_is_head_of_md", Type.FLAG, "PI at head of metadata")
+                        .option("-f", "--dif-pi-format", "dif_pi_format", Type.INT, "PI format (only 0)")
+                        .option("-n", "--numa-id", "numa_id", Type.INT, "NUMA node of the memory"),
+                (v, p) -> sized(v, p, false), Output.JSON);
+        add(m, "bdev_malloc_delete", "Delete a malloc disk", new CliArgs()
+                .positional("name", Type.STRING, "malloc bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_null_create", "Add a bdev with null backend", new CliArgs()
+                        .positional("name", Type.STRING, "block device name")
+                        .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)")
+                        .positional("total_size", Type.INT, "size of null bdev in MB (int > 0)")
+                        .positional("block_size", Type.INT, "data block size for this bdev")
+                        .option("-p", "--physical-block-size", "physical_block_size", Type.INT, "physical block size")
+                        .option("-m", "--md-size", "md_size", Type.INT, "metadata size (only 0 is supported)")
+                        .option("-t", "--dif-type", "dif_type", Type.INT, "protection information type (only 0)")
+                        .option("-d", "--dif-is-head-of-md", "dif_is_head_of_md", Type.FLAG, "PI at head of metadata")
+                        .option("-f", "--dif-pi-format", "dif_pi_format", Type.INT, "PI format (only 0)")
+                        .option("-a", "--preferred-write-alignment", "preferred_write_alignment", Type.INT, "in blocks")
+                        .option("-g", "--preferred-write-granularity", "preferred_write_granularity", Type.INT,
+                                "in blocks")
+                        .option("-s", "--optimal-write-size", "optimal_write_size", Type.INT, "in blocks")
+                        .option("-c", "--preferred-unmap-alignment", "preferred_unmap_alignment", Type.INT, "in blocks")
+                        .option("-r", "--preferred-unmap-granularity", "preferred_unmap_granularity", Type.INT,
+                                "in blocks"),
+                (v, p) -> sized(v, p, true), Output.JSON);
+        add(m, "bdev_null_delete", "Delete a null bdev", new CliArgs()
+                .positional("name", Type.STRING, "null bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_aio_create", "Add a bdev with aio backend", new CliArgs()
+                        .positional("filename", Type.STRING, "path to device or file (ex: /dev/sda)")
+                        .positional("name", Type.STRING, "block device name")
+                        .optionalPositional("block_size", Type.INT, "block size for this bdev")
+                        .option("-r", "--readonly", "readonly", Type.FLAG, "set this bdev as read-only")
+                        .option(null, "--fallocate", "fallocate", Type.FLAG, "support unmap/write zeroes by fallocate")
+                        .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)")
+                        .option(null, "--no-wait", "nowait", Type.FLAG, "RWF_NOWAIT for block devices"),
+                CliMethods::copy, Output.JSON);
+        add(m, "bdev_aio_delete", "Delete an aio disk", new CliArgs()
+                .positional("name", Type.STRING, "aio bdev name"), CliMethods::copy, Output.NONE);
+        return m;
+    }
+
+    private static void add(Map<String, CliMethod> m, String name, String help, CliArgs args,
+                            CliMethod.ParamBuilder b, Output out) {
+        m.put(name, new CliMethod(name, help, args, b, out));
+    }
+
+    /** rpc.py's remove_null: every given value under its dest name. */
+    private static ObjectNode copy(Map<String, Object> v, ObjectNode p) {
+        for (Map.Entry<String, Object> e : v.entrySet()) {
+            Object o = e.getValue();
+            if (o instanceof String s) {
+                p.put(e.getKey(), s);
+            } else if (o instanceof Long l) {
+                p.put(e.getKey(), l);
+            } else if (o instanceof Double d) {
+                p.put(e.getKey(), d);
+            } else if (o instanceof Boolean b) {
+                p.put(e.getKey(), b);
+            } else if (o instanceof List<?> list) {
+                ArrayNode a = p.putArray(e.getKey());
+                list.forEach(x -> a.add(String.valueOf(x)));
+            }
+        }
+        return p;
+    }
+
+    /** rpc.py: num_blocks = total_size (MiB) * 1024 * 1024 // block_size. */
+    private static ObjectNode sized(Map<String, Object> v, ObjectNode p, boolean integerSize) throws UsageException {
+        Map<String, Object> rest = new LinkedHashMap<>(v);
+        Object total = rest.remove("total_size");
+        long blockSize = (Long) rest.get("block_size");
+        if (blockSize <= 0) {
+            throw new UsageException("block_size must be > 0");
+        }
+        double mib = total instanceof Long l ? l : (Double) total;
+        if (!(mib > 0)) {
+            throw new UsageException("total_size must be > 0");
+        }
+        long bytes = integerSize ? ((Long) total) << 20 : (long) (mib * 1024 * 1024);
+        copy(rest, p);
+        p.put("num_blocks", bytes / blockSize);
+        return p;
+    }
+}

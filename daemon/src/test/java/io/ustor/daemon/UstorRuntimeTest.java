@@ -1,0 +1,137 @@
+package io.ustor.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ustor.bdev.Bdev;
+import io.ustor.reactor.IdleMode;
+import io.ustor.rpc.RpcException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The embedding API (what bdevperf uses): a runtime without an RPC socket, configured from SPDK JSON. */
+class UstorRuntimeTest {
+    @TempDir
+    Path dir;
+    UstorRuntime rt;
+
+    @BeforeEach
+    void start() throws Exception {
+        rt = UstorRuntime.start(RuntimeOptions.defaults().withNoHuge(true).withIdleMode(IdleMode.ADAPTIVE));
+    }
+
+    @AfterEach
+    void stop() {
+        rt.close();
+    }
+
+    private static JsonNode json(String s) throws Exception {
+        return RawJsonClient.MAPPER.readTree(s);
+    }
+
+    @Test
+    void loadsAnSpdkConfigAndSavesItBack() throws Exception {
+        Path file = dir.resolve("disk.img");
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(4 << 20);
+        }
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"subsystems": [
+                  {"subsystem": "accel", "config": null},
+                  {"subsystem": "bdev", "config": [
+                    {"method": "bdev_malloc_create", "params": {"name": "Malloc0", "num_blocks": 2048, "block_size": 4096,
+                                                               "uuid": "913fc008-79a7-447f-b2c4-c73543638c31"}},
+                    {"method": "bdev_null_create", "params": {"name": "Null0", "num_blocks": 1000, "block_size": 512}},
+                    {"method": "bdev_aio_create", "params": {"name": "Aio0", "filename": "%s", "block_size": 512}},
+                    {"method": "bdev_wait_for_examine"}
+                  ]}
+                ]}""".formatted(file));
+        rt.loadConfig(config);
+        Bdev m = rt.bdevs().lookup("Malloc0");
+        assertEquals(2048, m.numBlocks());
+        assertEquals(4096, m.blockSize());
+        assertSame(m, rt.bdevs().lookup("913fc008-79a7-447f-b2c4-c73543638c31"));
+        assertEquals("null", rt.bdevs().lookup("Null0").moduleName());
+        Bdev aio = rt.bdevs().lookup("Aio0");
+        assertEquals(8192, aio.numBlocks());
+
+        ObjectNode saved = rt.saveConfig();
+        JsonNode bdevConfig = saved.get("subsystems").get(0).get("config");
+        assertEquals("bdev", saved.get("subsystems").get(0).get("subsystem").asText());
+        assertEquals("bdev_malloc_create", bdevConfig.get(0).get("method").asText());
+        assertEquals("913fc008-79a7-447f-b2c4-c73543638c31", bdevConfig.get(0).get("params").get("uuid").asText());
+        assertEquals("bdev_null_create", bdevConfig.get(1).get("method").asText());
+        JsonNode aioParams = bdevConfig.get(2).get("params");
+        assertEquals(file.toString(), aioParams.get("filename").asText());
+        assertEquals(512, aioParams.get("block_size").asInt());
+        assertEquals("bdev_wait_for_examine", bdevConfig.get(3).get("method").asText());
+
+        // The saved config recreates the same bdevs in a fresh runtime.
+        rt.close();
+        rt = UstorRuntime.start(RuntimeOptions.defaults().withNoHuge(true).withIdleMode(IdleMode.ADAPTIVE));
+        rt.loadConfig(saved);
+        assertEquals(saved, rt.saveConfig());
+    }
+
+    @Test
+    void configErrorsNameTheEntryAndKeepTheCode() throws Exception {
+        RpcException e = assertThrows(RpcException.class, () -> rt.loadConfig(json("""
+                {"subsystems": [{"subsystem": "bdev", "config": [
+                  {"method": "bdev_malloc_create", "params": {"name": "A", "num_blocks": 8, "block_size": 512}},
+                  {"method": "bdev_malloc_create", "params": {"name": "A", "num_blocks": 8, "block_size": 512}}
+                ]}]}""")));
+        assertEquals(-17, e.code());
+        assertTrue(e.getMessage().contains("entry 1 (bdev_malloc_create)"), e.getMessage());
+
+        e = assertThrows(RpcException.class, () -> rt.loadConfig(json("""
+                {"subsystems": [{"subsystem": "bdev", "config": [{"method": "bdev_frobnicate"}]}]}""")));
+        assertEquals(RpcException.METHOD_NOT_FOUND, e.code());
+
+        e = assertThrows(RpcException.class, () -> rt.loadConfig(json("""
+                {"subsystems": [{"subsystem": "bdev", "config": [
+                  {"method": "bdev_malloc_create", "params": {"num_blocks": 8, "block_size": 1000}}]}]}""")));
+        assertEquals(-22, e.code(), e.getMessage());
+    }
+
+    @Test
+    void rpcMethodsWorkInProcess() throws Exception {
+        JsonNode name = rt.rpc().callAndWait("bdev_malloc_create", json("{\"num_blocks\": 16, \"block_size\": 512}"));
+        assertEquals("Malloc0", name.asText(), "SPDK names unnamed malloc bdevs MallocN");
+        assertTrue(rt.rpc().callAndWait("bdev_malloc_delete", json("{\"name\": \"Malloc0\"}")).asBoolean());
+        assertNull(rt.bdevs().lookup("Malloc0"));
+        RpcException e = assertThrows(RpcException.class,
+                () -> rt.rpc().callAndWait("bdev_null_delete", json("{\"name\": \"Malloc0\"}")));
+        assertEquals(-19, e.code());
+        rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"M\", \"num_blocks\": 16, \"block_size\": 512}"));
+        e = assertThrows(RpcException.class,
+                () -> rt.rpc().callAndWait("bdev_null_delete", json("{\"name\": \"M\"}")));
+        assertEquals(-19, e.code(), "a malloc bdev is not deleted by bdev_null_delete");
+        e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_malloc_create",
+                json("{\"name\": \"Md\", \"num_blocks\": 16, \"block_size\": 512, \"md_size\": 8}")));
+        assertEquals(RpcException.INVALID_PARAMS, e.code());
+        assertTrue(e.getMessage().contains("md_size"));
+        e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_aio_create",
+                json("{\"name\": \"A\", \"filename\": \"" + dir.resolve("nope") + "\"}")));
+        assertEquals(-2, e.code(), e.getMessage());
+        JsonNode waited = rt.rpc().callAndWait("bdev_get_bdevs", json("{\"name\": \"M\", \"timeout\": 100}"));
+        assertEquals("M", waited.get(0).get("name").asText());
+        e = assertThrows(RpcException.class,
+                () -> rt.rpc().callAndWait("bdev_get_bdevs", json("{\"name\": \"Later\", \"timeout\": 50}")));
+        assertEquals(-19, e.code());
+    }
+
+    @Test
+    void getBdevsWaitsForABdevThatAppears() throws Exception {
+        var pending = rt.rpc().call("bdev_get_bdevs", json("{\"name\": \"Late\", \"timeout\": 60000}"));
+        rt.rpc().callAndWait("bdev_null_create", json("{\"name\": \"Late\", \"num_blocks\": 8, \"block_size\": 512}"));
+        assertEquals("Late", pending.get().get(0).get("name").asText());
+    }
+}

@@ -1,0 +1,225 @@
+package io.ustor.nvme.bdev;
+
+import io.ustor.bdev.BdevIo;
+import io.ustor.bdev.BdevIoStatus;
+import io.ustor.bdev.BdevRegistry;
+import io.ustor.env.DmaMemory;
+import io.ustor.env.Errno;
+import io.ustor.nvme.NvmeController;
+import io.ustor.nvme.NvmeControllerOptions;
+import io.ustor.nvme.NvmeNamespace;
+import io.ustor.nvme.NvmeQpair;
+import io.ustor.reactor.IoChannelFactory;
+import io.ustor.reactor.IoDevice;
+import io.ustor.reactor.Reactor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An attached controller in the bdev layer (SPDK's nvme_bdev_ctrlr): the controller, one bdev per namespace, and an
+ * io_device whose per-reactor channel is an I/O queue pair shared by the controller's bdevs on that reactor.
+ * Controller reset (a bdev RESET, or a command timeout) and hot-remove are handled here.
+ */
+public final class NvmeBdevController {
+    private static final System.Logger LOG = System.getLogger(NvmeBdevController.class.getName());
+
+    private final String name;
+    private final String traddr;
+    private final NvmeController ctrlr;
+    private final BdevRegistry registry;
+    private final IoDevice<NvmeChannel> channels;
+    private final List<NvmeBdev> bdevs = new ArrayList<>();
+    private final AtomicBoolean removed = new AtomicBoolean();
+    private final AtomicBoolean resetting = new AtomicBoolean();
+    private volatile long resets;
+
+    private NvmeBdevController(String name, String traddr, NvmeController ctrlr, BdevRegistry registry) {
+        this.name = name;
+        this.traddr = traddr;
+        this.ctrlr = ctrlr;
+        this.registry = registry;
+        this.channels = new IoDevice<>("nvme " + name, new IoChannelFactory<>() {
+            @Override
+            public NvmeChannel createChannel(Reactor r) {
+                NvmeQpair qp = ctrlr.createIoQpair(0);
+                return new NvmeChannel(NvmeBdevController.this, r, qp);
+            }
+
+            @Override
+            public void destroyChannel(Reactor r, NvmeChannel ch) {
+                ch.close();
+                ctrlr.deleteIoQpair(ch.qpair);
+            }
+        });
+    }
+
+    /** Attaches the controller at PCI address {@code traddr} and registers bdevs NAMEn1, NAMEn2, ... Control plane. */
+    public static NvmeBdevController attach(String name, String traddr, DmaMemory dma, BdevRegistry registry,
+                                            NvmeControllerOptions options) {
+        NvmeController c = NvmeController.attach(name, traddr, dma, options);
+        NvmeBdevController b = new NvmeBdevController(name, traddr, c, registry);
+        try {
+            for (NvmeNamespace ns : c.namespaces()) {
+                NvmeBdev bdev = new NvmeBdev(b, ns);
+                registry.register(bdev);
+                b.bdevs.add(bdev);
+            }
+        } catch (RuntimeException e) {
+            b.detach().exceptionally(t -> null);
+            throw e;
+        }
+        return b;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String traddr() {
+        return traddr;
+    }
+
+    public NvmeController controller() {
+        return ctrlr;
+    }
+
+    public List<NvmeBdev> bdevs() {
+        return List.copyOf(bdevs);
+    }
+
+    /** Controller resets done. */
+    public long resetCount() {
+        return resets;
+    }
+
+    NvmeChannel getChannel() {
+        return channels.getChannel();
+    }
+
+    void putChannel(NvmeChannel ch) {
+        channels.putChannel(ch);
+    }
+
+    /** One entry of bdev_nvme_get_controllers. */
+    public Map<String, Object> describe() {
+        Map<String, Object> trid = new LinkedHashMap<>();
+        trid.put("trtype", "PCIe");
+        trid.put("traddr", traddr);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("state", ctrlr.isFailed() ? "failed" : resetting.get() ? "resetting" : "enabled");
+        c.put("trid", trid);
+        c.put("cntlid", ctrlr.identify().controllerId());
+        c.put("access", ctrlr.device().accessName());
+        c.put("model_number", ctrlr.identify().modelNumber());
+        c.put("serial_number", ctrlr.identify().serialNumber());
+        c.put("io_queues", channels.channelCount());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("ctrlrs", List.of(c));
+        m.put("bdevs", bdevs.stream().map(NvmeBdev::name).toList());
+        return m;
+    }
+
+    /**
+     * Controller reset on the current reactor: disable, fail what is in the queues with ABORTED, re-enable, re-create
+     * every reactor's queue pair. Completes {@code io} (a bdev RESET) when given.
+     */
+    void reset(BdevIo io) {
+        if (!resetting.compareAndSet(false, true)) {
+            if (io != null) {
+                io.completeErrno(Errno.EBUSY);
+            }
+            return;
+        }
+        Reactor origin = Reactor.current();
+        try {
+            ctrlr.disableForReset();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "nvme {0}: reset failed: {1}", name, e.getMessage());
+            ctrlr.markFailed("reset failed: " + e.getMessage());
+            resetting.set(false);
+            if (io != null) {
+                io.complete(BdevIoStatus.FAILED);
+            }
+            return;
+        }
+        channels.forEachChannel((r, ch) -> ch.qpair.abortAll(-Errno.ECANCELED), () -> {
+            boolean ok = true;
+            try {
+                ctrlr.reenableAfterReset();
+            } catch (RuntimeException e) {
+                ok = false;
+                ctrlr.markFailed("re-enable after reset failed: " + e.getMessage());
+            }
+            boolean enabled = ok;
+            channels.forEachChannel((r, ch) -> {
+                if (enabled) {
+                    try {
+                        ctrlr.reconnect(ch.qpair);
+                    } catch (RuntimeException e) {
+                        LOG.log(System.Logger.Level.ERROR, "nvme {0}: re-creating {1}: {2}", name, ch.qpair, e.getMessage());
+                    }
+                }
+            }, () -> {
+                resets++;
+                resetting.set(false);
+                LOG.log(System.Logger.Level.WARNING, "nvme {0}: controller reset {1}", name, enabled ? "done" : "failed");
+                if (io != null) {
+                    io.complete(enabled ? BdevIoStatus.SUCCESS : BdevIoStatus.FAILED);
+                }
+            });
+        });
+        assert origin != null;
+    }
+
+    /** A command ran past the I/O timeout: reset the controller (SPDK's timeout action "reset"). */
+    void commandTimedOut(NvmeChannel ch, int cid) {
+        if (resetting.get()) {
+            return;
+        }
+        LOG.log(System.Logger.Level.ERROR, "nvme {0}: command {1} (opcode 0x{2}) on {3} timed out after {4} ms; resetting the controller",
+                name, cid, Integer.toHexString(ch.qpair.opcodeOf(cid)), ch.qpair, ctrlr.options().ioTimeoutMs());
+        reset(null);
+    }
+
+    /** The controller is gone or dead: its bdevs are hot-removed (open descriptors get REMOVE), once. */
+    void controllerFailed() {
+        if (removed.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.ERROR, "nvme {0}: controller failed ({1}); removing its bdevs", name, ctrlr.failure());
+            for (NvmeBdev b : bdevs) {
+                b.removeBecauseControllerFailed();
+            }
+        }
+    }
+
+    /** Unregisters the bdevs, releases the queue pairs, shuts the controller down. */
+    public CompletableFuture<Void> detach() {
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        for (NvmeBdev b : bdevs) {
+            if (registry.lookup(b.name()) == b) {
+                fs.add(registry.unregister(b.name()));
+            }
+        }
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).whenComplete((v, t) ->
+                channels.unregister(() -> CompletableFuture.runAsync(() -> {
+                    try {
+                        ctrlr.close();
+                        out.complete(null);
+                    } catch (RuntimeException e) {
+                        out.completeExceptionally(e);
+                    }
+                })));
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "nvme " + name + " (" + traddr + ")";
+    }
+}

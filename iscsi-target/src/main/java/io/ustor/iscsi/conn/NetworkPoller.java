@@ -1,0 +1,143 @@
+package io.ustor.iscsi.conn;
+
+import io.ustor.env.net.Epoll;
+import io.ustor.iscsi.ConnectionInfo;
+import io.ustor.env.net.TcpSockets;
+import io.ustor.reactor.Poller;
+import io.ustor.reactor.PollerHandle;
+import io.ustor.reactor.Reactor;
+
+import java.util.Arrays;
+
+/**
+ * The iSCSI poller of one reactor: an epoll set of its connections, looked at without blocking on every poll;
+ * readable connections parse what arrived, and connections with responses to send (or tasks to retry) flush.
+ * One per reactor, created on first use, only ever touched by its reactor.
+ */
+public final class NetworkPoller implements Poller {
+    private static final System.Logger LOG = System.getLogger(NetworkPoller.class.getName());
+
+    private final Reactor reactor;
+    private final TargetContext ctx;
+    private final Epoll epoll = Epoll.create(64);
+    private IscsiConnection[] conns = new IscsiConnection[16];
+    private int count;
+    private PollerHandle handle;
+
+    NetworkPoller(Reactor reactor, TargetContext ctx) {
+        this.reactor = reactor;
+        this.ctx = ctx;
+    }
+
+    void start() {
+        handle = reactor.addPoller("iscsi_conns", this);
+    }
+
+    public Reactor reactor() {
+        return reactor;
+    }
+
+    public int connectionCount() {
+        return count;
+    }
+
+    /** Takes over an accepted socket: TCP_NODELAY, a new connection on this reactor. */
+    void adopt(int fd, int portalGroupTag) {
+        try {
+            TcpSockets.setNoDelay(fd, true);
+            IscsiConnection c = new IscsiConnection(ctx, reactor, this, fd, portalGroupTag);
+            int slot = -1;
+            for (int i = 0; i < count; i++) {
+                if (conns[i] == null) {
+                    slot = i;
+                    break;
+                }
+            }
+            if (slot < 0) {
+                if (count == conns.length) {
+                    conns = Arrays.copyOf(conns, count * 2);
+                }
+                slot = count++;
+            }
+            conns[slot] = c;
+            c.setEpollToken(slot);
+            epoll.add(fd, Epoll.EPOLLIN | Epoll.EPOLLRDHUP, slot);
+            ctx.connectionOpened(c);
+            LOG.log(System.Logger.Level.DEBUG, "{0}: accepted on {1}", c.name(), reactor.name());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "accepting fd " + fd + " failed", e);
+            TcpSockets.closeRaw(fd);
+        }
+    }
+
+    void remove(IscsiConnection c) {
+        epoll.removeRaw(c.fd());
+        int slot = c.epollToken();
+        if (slot < conns.length && conns[slot] == c) {
+            conns[slot] = null;
+        }
+    }
+
+    @Override
+    public int poll() {
+        int work = 0;
+        int n = epoll.waitRaw(0);
+        for (int i = 0; i < n; i++) {
+            int slot = (int) epoll.token(i);
+            IscsiConnection c = slot < conns.length ? conns[slot] : null;
+            if (c != null && !c.isClosed()) {
+                work += c.onReadable();
+            }
+        }
+        // Send what the reads and completions produced, retry what the socket did not take.
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null && c.needsService()) {
+                work += c.flush();
+            }
+        }
+        return work;
+    }
+
+    /** Closes every connection (target shutdown), on this reactor. */
+    void closeAll(String why) {
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null) {
+                c.close(why);
+            }
+        }
+    }
+
+    /** Closes the connections of one target (target node deleted). */
+    void closeTarget(String targetName, String why) {
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null && targetName.equals(c.targetName())) {
+                c.close(why);
+            }
+        }
+    }
+
+    /** A snapshot for iscsi_get_connections (on this reactor). */
+    java.util.List<ConnectionInfo> describe() {
+        java.util.List<ConnectionInfo> out = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null && !c.isClosed()) {
+                out.add(new ConnectionInfo(c.cid(), c.tsih(), c.isidHex(), c.initiatorName(), c.targetName(),
+                        c.localAddress().getAddress().getHostAddress(), c.peerAddress().getAddress().getHostAddress(),
+                        c.portalGroupTag(), reactor.index(), c.isDiscovery()));
+            }
+        }
+        return out;
+    }
+
+    void stop() {
+        closeAll("target shutdown");
+        if (handle != null) {
+            handle.unregister();
+        }
+        epoll.close();
+    }
+}

@@ -1,0 +1,265 @@
+package io.ustor.vhost.client;
+
+import io.ustor.env.EventFd;
+import io.ustor.env.unix.UnixSockets;
+import io.ustor.vhost.protocol.VhostProtocolException;
+import io.ustor.vhost.protocol.VhostUserConnection;
+import io.ustor.vhost.protocol.VhostUserMessage;
+import io.ustor.vhost.virtio.BlkConfig;
+import io.ustor.vhost.virtio.Virtio;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static io.ustor.vhost.protocol.VhostUserRequest.*;
+
+/**
+ * The vhost-user front end of a virtio-blk device: connects to a back end's socket, negotiates features, reads
+ * the virtio-blk config, shares its memory (one memfd region holding rings and bounce buffers) and starts the
+ * queues, each with its own kick and call eventfd. Control-plane only; the queues ({@link DriverQueue}) are then
+ * driven by whoever polls them.
+ */
+public final class VhostUserClient implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(VhostUserClient.class.getName());
+    /** Device features this driver understands. */
+    static final long DRIVER_FEATURES = (1L << Virtio.F_VERSION_1) | (1L << Virtio.F_INDIRECT_DESC)
+            | (1L << Virtio.F_EVENT_IDX) | (1L << Virtio.BLK_F_SEG_MAX) | (1L << Virtio.BLK_F_BLK_SIZE)
+            | (1L << Virtio.BLK_F_TOPOLOGY) | (1L << Virtio.BLK_F_MQ) | (1L << Virtio.BLK_F_FLUSH)
+            | (1L << Virtio.BLK_F_RO) | (1L << Virtio.BLK_F_DISCARD) | (1L << Virtio.BLK_F_WRITE_ZEROES)
+            | (1L << Virtio.BLK_F_SIZE_MAX) | (1L << F_PROTOCOL_FEATURES);
+
+    private final Path path;
+    private final VhostUserConnection conn;
+    private final VhostUserMessage out = new VhostUserMessage(), in = new VhostUserMessage();
+    private long features, protocol;
+    private BlkConfig config;
+    private SharedMemory memory;
+    private DriverQueue[] queues;
+    private EventFd[] kicks, calls;
+    private boolean closed;
+
+    private VhostUserClient(Path path, int fd) {
+        this.path = path;
+        this.conn = new VhostUserConnection(fd);
+    }
+
+    /**
+     * Connects and starts {@code wantQueues} queues (fewer when the back end offers fewer) of {@code queueSize}
+     * entries, with bounce buffers of {@code bounceBytes} per request.
+     *
+     * @param featureMask device features to leave out (0: take all offered that this driver knows)
+     */
+    public static VhostUserClient connect(Path socket, int wantQueues, int queueSize, int bounceBytes, long featureMask)
+            throws IOException {
+        if (Integer.bitCount(queueSize) != 1 || queueSize < 4 || queueSize > Virtio.MAX_QUEUE_SIZE) {
+            throw new IllegalArgumentException("queue size " + queueSize + " must be a power of two in 4.." + Virtio.MAX_QUEUE_SIZE);
+        }
+        VhostUserClient c = new VhostUserClient(socket, UnixSockets.connect(socket));
+        try {
+            c.setUp(wantQueues, queueSize, bounceBytes, featureMask);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private void setUp(int wantQueues, int queueSize, int bounceBytes, long featureMask) throws IOException {
+        send(out.begin(SET_OWNER, 0));
+        long offered = query(GET_FEATURES);
+        if (!Virtio.has(offered, Virtio.F_VERSION_1)) {
+            throw new VhostProtocolException(path + ": the back end does not offer VIRTIO_F_VERSION_1");
+        }
+        features = offered & DRIVER_FEATURES & ~featureMask;
+        if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
+            long p = query(GET_PROTOCOL_FEATURES);
+            protocol = p & ((1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG));
+            send(out.begin(SET_PROTOCOL_FEATURES, 0).putLong(0, protocol));
+        }
+        int maxQueues = 1;
+        if (Virtio.has(protocol, PROTOCOL_F_MQ)) {
+            maxQueues = (int) Math.max(1, query(GET_QUEUE_NUM));
+        }
+        if (Virtio.has(protocol, PROTOCOL_F_CONFIG)) {
+            // Ask for exactly what this driver reads: some back ends reject sizes beyond their struct.
+            out.begin(GET_CONFIG, 0).putInt(0, 0).putInt(4, BlkConfig.CLIENT_READ_SIZE).putInt(8, 0);
+            out.setSize(12 + BlkConfig.CLIENT_READ_SIZE);
+            conn.write(out);
+            readReply(GET_CONFIG);
+            if (in.size() != 12 + BlkConfig.CLIENT_READ_SIZE) {
+                throw new VhostProtocolException(path + ": GET_CONFIG reply of " + in.size() + " bytes");
+            }
+            config = BlkConfig.read(in.payload(), 12, BlkConfig.CLIENT_READ_SIZE);
+        } else {
+            throw new VhostProtocolException(path + ": the back end has no CONFIG protocol feature; the disk size is unknown");
+        }
+        int n = Math.min(wantQueues, maxQueues);
+        if (Virtio.has(features, Virtio.BLK_F_MQ) && config.numQueues() > 0) {
+            n = Math.min(n, config.numQueues());
+        } else if (!Virtio.has(features, Virtio.BLK_F_MQ)) {
+            n = 1;
+        }
+        send(out.begin(SET_FEATURES, 0).putLong(0, features));
+
+        boolean indirect = Virtio.has(features, Virtio.F_INDIRECT_DESC);
+        boolean eventIdx = Virtio.has(features, Virtio.F_EVENT_IDX);
+        long perQueue = DriverQueue.bytesNeeded(queueSize, bounceBytes, indirect);
+        memory = new SharedMemory("vhost-client-" + path.getFileName(), perQueue * n);
+        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
+                .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
+                .addFd(memory.fd());
+        sendAcked();
+        queues = new DriverQueue[n];
+        kicks = new EventFd[n];
+        calls = new EventFd[n];
+        for (int q = 0; q < n; q++) {
+            kicks[q] = EventFd.create(true);
+            calls[q] = EventFd.create(true);
+            DriverQueue dq = new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
+            queues[q] = dq;
+            send(out.begin(SET_VRING_NUM, 0).putInt(0, q).putInt(4, queueSize));
+            send(out.begin(SET_VRING_BASE, 0).putInt(0, q).putInt(4, 0));
+            long base = memory.segment().address();
+            sendAcked(out.begin(SET_VRING_ADDR, 0).putInt(0, q).putInt(4, 0).putLong(8, base + dq.descOff)
+                    .putLong(16, base + dq.usedOff).putLong(24, base + dq.availOff).putLong(32, 0));
+            send(out.begin(SET_VRING_CALL, 0).putLong(0, q).addFd(calls[q].fd()));
+            sendAcked(out.begin(SET_VRING_KICK, 0).putLong(0, q).addFd(kicks[q].fd()));
+        }
+        if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
+            for (int q = 0; q < n; q++) {
+                sendAcked(out.begin(SET_VRING_ENABLE, 0).putInt(0, q).putInt(4, 1));
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}", path,
+                Integer.toString(n), Integer.toString(queueSize), Long.toHexString(features));
+    }
+
+    private void send(VhostUserMessage m) throws IOException {
+        conn.write(m);
+    }
+
+    /** Sends with need_reply when REPLY_ACK was negotiated, and checks the ack. */
+    private void sendAcked(VhostUserMessage m) throws IOException {
+        boolean ack = Virtio.has(protocol, PROTOCOL_F_REPLY_ACK);
+        int request = m.request();
+        if (ack) {
+            m.buffer().set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 4, FLAG_VERSION | FLAG_NEED_REPLY);
+        }
+        conn.write(m);
+        if (ack) {
+            readReply(request);
+            if (in.getLong(0) != 0) {
+                throw new IOException(path + ": the back end refused " + name(request));
+            }
+        }
+    }
+
+    private void sendAcked() throws IOException {
+        sendAcked(out);
+    }
+
+    private long query(int request) throws IOException {
+        conn.write(out.begin(request, 0));
+        readReply(request);
+        return in.getLong(0);
+    }
+
+    private void readReply(int request) throws IOException {
+        conn.read(in);
+        in.closeFds();
+        if (in.request() != request || (in.flags() & FLAG_REPLY) == 0) {
+            throw new VhostProtocolException(path + ": expected a reply to " + name(request) + ", got " + in);
+        }
+    }
+
+    public long features() {
+        return features;
+    }
+
+    public BlkConfig config() {
+        return config;
+    }
+
+    public int queueCount() {
+        return queues.length;
+    }
+
+    public DriverQueue queue(int i) {
+        return queues[i];
+    }
+
+    public SharedMemory memory() {
+        return memory;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Sends a raw message (fuzzing and protocol tests): request, flags beyond the version, a payload, descriptors.
+     * Returns without waiting for anything.
+     */
+    public void sendRaw(int request, int flags, byte[] payload, int... fds) throws IOException {
+        out.begin(request, flags);
+        if (payload.length > 0) {
+            out.putBytes(0, java.lang.foreign.MemorySegment.ofArray(payload), 0, payload.length);
+        }
+        for (int fd : fds) {
+            out.addFd(fd);
+        }
+        conn.write(out);
+    }
+
+    /**
+     * Sends the memory table again (as QEMU does after memory hotplug): the back end must stop its queues, swap the
+     * table and resume them without losing requests. Control thread only; queues may be busy on reactors.
+     */
+    public void resendMemoryTable() throws IOException {
+        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
+                .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
+                .addFd(memory.fd());
+        sendAcked();
+    }
+
+    /** Writes raw bytes on the socket (a front end that breaks the framing). */
+    public void sendRawFrame(byte[] bytes) throws IOException {
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(bytes.length);
+        java.lang.foreign.MemorySegment.copy(bytes, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+        long n = new io.ustor.env.unix.FdMessenger(conn.fd()).send(seg, 0, bytes.length, null, 0, false);
+        if (n != bytes.length) {
+            throw new IOException("short raw write: " + n);
+        }
+    }
+
+    /** Stops the queues (GET_VRING_BASE waits for the back end to finish them) and disconnects. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (queues != null) {
+                for (int q = 0; q < queues.length; q++) {
+                    if (queues[q] != null) {
+                        conn.write(out.begin(GET_VRING_BASE, 0).putInt(0, q).putInt(4, 0));
+                        readReply(GET_VRING_BASE);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "vhost-user client {0}: stopping queues: {1}", path, e.toString());
+        }
+        conn.close();
+        if (kicks != null) {
+            for (int i = 0; i < kicks.length; i++) {
+                if (kicks[i] != null) kicks[i].close();
+                if (calls[i] != null) calls[i].close();
+            }
+        }
+        if (memory != null) {
+            memory.close();
+        }
+    }
+}

@@ -1,0 +1,5 @@
+/**
+ * The vhost-user front end of a virtio-blk driver: shared memory in a memfd, split virtqueues driven from the driver
+ * side, feature negotiation and queue setup. Also the raw ring access the hostile-driver tests use.
+ */
+package io.ustor.vhost.client;

@@ -157,7 +157,7 @@ public final class BdevChannel {
                 }
             }
         }
-        io.startNanos = System.nanoTime();
+        io.startNanos = reactor.now();
         start(io);
         return 0;
     }
@@ -184,7 +184,7 @@ public final class BdevChannel {
         io.init(type, offsetBlocks, numBlocks, cb, cbArg);
         io.zeroEmulation = emulate;
         io.noop = noop;
-        io.startNanos = System.nanoTime();
+        io.startNanos = reactor.now();
         start(io);
         return 0;
     }
@@ -199,7 +199,7 @@ public final class BdevChannel {
             return -Errno.ENOMEM;
         }
         io.init(IoType.RESET, 0, 0, cb, cbArg);
-        io.startNanos = System.nanoTime();
+        io.startNanos = reactor.now();
         bdev.startReset(new BdevReset(bdev, this, io));
         return 0;
     }
@@ -233,7 +233,10 @@ public final class BdevChannel {
         return total >= bytes;
     }
 
-    /** Starts a validated request (latency counts from here, including any hold during a reset). */
+    /**
+     * Starts a validated request (latency counts from here, including any hold during a reset; the stamp is the
+     * reactor's loop clock, see {@link IoStats}).
+     */
     private void start(BdevIo io) {
         if (frozen) {
             io.next = null;
@@ -460,7 +463,7 @@ public final class BdevChannel {
     void finish(BdevIo io) {
         int t = io.type.ordinal();
         if (io.status == BdevIoStatus.SUCCESS) {
-            counters.recordSuccess(t, io.numBlocks * blockSize, System.nanoTime() - io.startNanos);
+            counters.recordSuccess(t, io.numBlocks * blockSize, reactor.now() - io.startNanos);
         } else {
             counters.recordError(t);
         }

@@ -163,6 +163,10 @@ public final class BdevIo {
      * FAILED io gets errno EIO (use {@link #completeErrno} to give a reason); NOMEM makes the layer resubmit it later.
      */
     public void complete(BdevIoStatus status) {
+        if (status == BdevIoStatus.SUCCESS) { // the common case, without the switch's lookup table
+            channel.moduleComplete(this, status, 0);
+            return;
+        }
         if (status == BdevIoStatus.PENDING) {
             throw new IllegalArgumentException("bdev " + channel.bdev.name() + ": cannot complete " + this + " as PENDING");
         }

@@ -10,6 +10,12 @@ import java.util.Map;
  * latency sum/max/min in ticks (nanoseconds: {@link #TICK_RATE}) and failed operations. Counts user requests as
  * submitted (a split request is one operation). Like SPDK, write_zeroes, flush and reset are not counted as reads or
  * writes; their failures are in {@link #errors}.
+ *
+ * <p>Latencies are taken from the reactor's loop clock ({@link io.ustor.reactor.Reactor#now()}): a request is stamped
+ * with the time the poller or message batch that submitted it started, and ends at the time the poller that
+ * completed it started. So they are exact to one poller run (typically well under a microsecond to a few
+ * microseconds), which costs a field read per I/O where reading the system clock twice per I/O cost half of a
+ * null bdev's CPU time (System.nanoTime() is 25-100 ns on a VM). SPDK reads the TSC per I/O for the same figures.
  */
 public final class IoStats {
     /** Ticks per second of the latency figures (they are nanoseconds). */

@@ -463,13 +463,15 @@ public final class DmaMemory implements AutoCloseable {
                 return null;
             }
         } else {
-            m = Mman.mmapAnonymous(bytes, Mman.MAP_POPULATE);
-            backing = "anonymous 4k";
+            m = mapHugeAligned(bytes);
+            boolean thp = adviseHugePages(m);
+            backing = thp ? "anonymous 4k, transparent huge pages advised" : "anonymous 4k";
             try {
-                Mman.mlock(m);
+                Mman.mlock(m); // also faults every page in: with the advice above, as 2 MiB pages where the kernel has them
                 backing += " locked";
             } catch (NativeException e) {
                 LOG.log(System.Logger.Level.WARNING, "{0}: cannot lock {1} bytes of fallback memory: {2}", name, Long.toString(bytes), e.getMessage());
+                populate(m);
             }
         }
         long vaddr = m.address();
@@ -502,6 +504,50 @@ public final class DmaMemory implements AutoCloseable {
         ExtentAllocator allocator = new ExtentAllocator(vaddr, bytes, phys != null ? pageSize : 0);
         LOG.log(System.Logger.Level.DEBUG, "{0}: added {1}", name, info);
         return new Region(info, scoped, allocator);
+    }
+
+    /**
+     * An anonymous mapping of {@code bytes} starting on a 2 MiB boundary, not yet populated: only 2 MiB-aligned ranges
+     * can be backed by transparent huge pages, and pages faulted in before the advice would be 4 KiB ones. Maps 2 MiB
+     * more than needed and unmaps the unaligned head and the tail.
+     */
+    private static MemorySegment mapHugeAligned(long bytes) {
+        MemorySegment raw = Mman.mmapAnonymous(bytes + HUGE, 0);
+        long start = roundUp(raw.address(), HUGE);
+        long head = start - raw.address();
+        long tail = HUGE - head;
+        if (head > 0) {
+            Mman.munmap(raw.asSlice(0, head));
+        }
+        if (tail > 0) {
+            Mman.munmap(raw.asSlice(head + bytes, tail));
+        }
+        return MemorySegment.ofAddress(start).reinterpret(bytes);
+    }
+
+    /**
+     * madvise(MADV_HUGEPAGE) on fallback memory: with transparent huge pages in "madvise" mode (a common default) the
+     * kernel then backs it with 2 MiB pages when it has them, which takes the page-table walk out of random access
+     * across a large RAM disk (a malloc bdev). Still not DMA-capable: such pages can be split or moved. False when
+     * the kernel has no THP or refuses.
+     */
+    private boolean adviseHugePages(MemorySegment m) {
+        try {
+            Mman.madvise(m, Mman.MADV_HUGEPAGE);
+            return true;
+        } catch (NativeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "{0}: no transparent huge pages for fallback memory: {1}", name, e.getMessage());
+            return false;
+        }
+    }
+
+    /** Faults the pages in up front (what MAP_POPULATE did) when mlock could not; older kernels lack the advice. */
+    private static void populate(MemorySegment m) {
+        try {
+            Mman.madvise(m, Mman.MADV_POPULATE_WRITE);
+        } catch (NativeException e) {
+            // Linux < 5.14: pages fault in on first use instead.
+        }
     }
 
     private void markNotDmaCapable(String why) {

@@ -89,6 +89,8 @@ public final class Reactor {
     private boolean sleepUntilEvent = true;
     private long idleStart, sleepNanos;
     private boolean idling;
+    /** The loop's latest clock reading (see {@link #now()}); written by the reactor thread only. */
+    private long now = System.nanoTime();
     /** Control-plane messages this reactor could not send yet because the target's queue was full. */
     private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
     /** IoDevices that hold a channel on this reactor (released at shutdown if their users did not). */
@@ -283,6 +285,25 @@ public final class Reactor {
         return out;
     }
 
+    /**
+     * The reactor's clock (System.nanoTime() units): the time its loop last read, which it does before the first
+     * poller of each pass, after every poller and after an idle wait. So on the reactor thread, within a poller or a
+     * message handler, it is the time that poller (or that pass's message batch) started: accurate to one poller run
+     * (one loop pass for messages), and it never goes backwards. It costs a field read where System.nanoTime() costs
+     * 25-100 ns on a VM: for per-I/O timestamps (latency statistics), like SPDK's per-I/O TSC ticks. Meaningful on
+     * this reactor's thread; another thread may see a slightly older value.
+     */
+    public long now() {
+        return now;
+    }
+
+    /** Reads the clock and publishes it as {@link #now()}. Reactor thread. */
+    private long tick() {
+        long t = System.nanoTime();
+        now = t;
+        return t;
+    }
+
     /** Messages waiting in the queue, approximately; any thread. */
     public int queuedMessages() {
         return queue.size();
@@ -470,19 +491,19 @@ public final class Reactor {
     }
 
     private void loop() {
-        long start = System.nanoTime();
+        long start = tick();
         while (!stopRequested) {
             if (pollersChanged) {
                 applyPollerChanges(start);
             }
             int work = runMessages(messageBatch);
-            long t = System.nanoTime();
+            long t = tick();
             PollerUnit[] a = active;
             for (int i = 0; i < a.length; i++) {
                 PollerUnit p = a[i];
                 if (p.state() == PollerUnit.ACTIVE) {
                     int rc = runPoller(p);
-                    long t2 = System.nanoTime();
+                    long t2 = tick();
                     p.account(rc, t2 - t);
                     t = t2;
                     work |= rc > 0 ? 1 : 0;
@@ -490,7 +511,7 @@ public final class Reactor {
             }
             if (t >= nextTimedDue) {
                 work |= runTimedPollers(t);
-                t = System.nanoTime();
+                t = tick();
             }
             if (!deferred.isEmpty()) {
                 retryDeferred();
@@ -569,7 +590,7 @@ public final class Reactor {
             }
             if (t >= p.nextDue) {
                 int rc = runPoller(p);
-                long t2 = System.nanoTime();
+                long t2 = tick();
                 p.account(rc, t2 - t);
                 t = t2;
                 p.nextDue = t + p.periodNanos;
@@ -683,7 +704,7 @@ public final class Reactor {
         if (timeout > 0) {
             idleSleep(timeout);
         }
-        long after = System.nanoTime();
+        long after = tick();
         IDLE.setOpaque(this, idleNanos + (after - now));
         return after;
     }

@@ -208,9 +208,11 @@ public final class IscsiConnection implements Transmitter.Releaser {
     /** Reads and processes what the socket holds; returns >0 if it did work. Reactor thread. */
     int onReadable() {
         int work = 0;
+        boolean drained = false;
         for (int round = 0; round < 64 && !closed; round++) {
             work += consume();
-            if (closed) {
+            if (closed || drained) {
+                // A short read emptied the socket: no recv just to hear EAGAIN (epoll reports new bytes).
                 break;
             }
             long n;
@@ -226,6 +228,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
                 if (n > 0) {
                     dataGot += (int) n;
                     work++;
+                    drained = n < want;
                     if (dataGot == dsl) {
                         dataDone();
                     }
@@ -239,10 +242,12 @@ public final class IscsiConnection implements Transmitter.Releaser {
                     rxEnd -= rxStart;
                     rxStart = 0;
                 }
-                n = TcpSockets.recvRaw(fd, rx, rxEnd, RX_PIPE - rxEnd);
+                int room = RX_PIPE - rxEnd;
+                n = TcpSockets.recvRaw(fd, rx, rxEnd, room);
                 if (n > 0) {
                     rxEnd += (int) n;
                     work++;
+                    drained = n < room;
                     continue;
                 }
             }

@@ -30,7 +30,8 @@ public final class NetworkPoller implements Poller {
     }
 
     void start() {
-        handle = reactor.addPoller("iscsi_conns", this);
+        // An interrupt poller: an ADAPTIVE reactor's idle sleep ends when a socket has bytes, not on its next tick.
+        handle = reactor.addInterruptPoller("iscsi_conns", this, epoll.fd());
     }
 
     public Reactor reactor() {

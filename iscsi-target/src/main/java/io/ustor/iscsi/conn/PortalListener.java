@@ -1,6 +1,7 @@
 package io.ustor.iscsi.conn;
 
 import io.ustor.env.Errno;
+import io.ustor.env.net.Epoll;
 import io.ustor.env.net.TcpSockets;
 import io.ustor.reactor.MessageHandler;
 import io.ustor.reactor.Poller;
@@ -16,9 +17,14 @@ import java.util.concurrent.CompletableFuture;
 /**
  * One listening portal: a non-blocking socket polled by the first reactor; each accepted connection is handed by
  * message to a reactor chosen round-robin, where it stays for its whole life.
+ *
+ * <p>It is a timed poller (every {@link #ACCEPT_PERIOD_NANOS}, as SPDK's acceptor) that looks at the socket's
+ * readiness with a zero-timeout epoll_wait before accepting: an accept4 that finds no connection still allocates
+ * and frees a socket inode in the kernel, and calling it on every reactor loop cost more CPU than the I/O itself.
  */
 public final class PortalListener implements Poller {
     private static final System.Logger LOG = System.getLogger(PortalListener.class.getName());
+    private static final long ACCEPT_PERIOD_NANOS = 1_000_000L;
 
     private final ReactorGroup group;
     private final Reactor acceptor;
@@ -26,6 +32,7 @@ public final class PortalListener implements Poller {
     private final int portalGroupTag;
     private final int fd;
     private final InetSocketAddress bound;
+    private final Epoll readiness;
     private PollerHandle handle;
     private volatile boolean closed;
 
@@ -54,6 +61,18 @@ public final class PortalListener implements Poller {
         }
         this.fd = TcpSockets.listen(new InetSocketAddress(addr, port), 128);
         this.bound = TcpSockets.localAddress(fd);
+        Epoll e = null;
+        try {
+            e = Epoll.create(1);
+            e.add(fd, Epoll.EPOLLIN, 0);
+        } catch (RuntimeException ex) {
+            if (e != null) {
+                e.close();
+            }
+            TcpSockets.closeRaw(fd);
+            throw ex;
+        }
+        this.readiness = e;
     }
 
     public InetSocketAddress boundAddress() {
@@ -62,13 +81,16 @@ public final class PortalListener implements Poller {
 
     public CompletableFuture<Void> start() {
         return acceptor.call(() -> {
-            handle = acceptor.addPoller("iscsi_accept " + bound, this);
+            handle = acceptor.addTimedPoller("iscsi_accept " + bound, this, ACCEPT_PERIOD_NANOS);
             return null;
         });
     }
 
     @Override
     public int poll() {
+        if (closed || readiness.waitRaw(0) <= 0) {
+            return 0;
+        }
         int work = 0;
         for (int i = 0; i < 16 && !closed; i++) {
             int c = TcpSockets.acceptRaw(fd);
@@ -95,6 +117,7 @@ public final class PortalListener implements Poller {
             if (handle != null) {
                 handle.unregister();
             }
+            readiness.close();
             TcpSockets.closeRaw(fd);
             return null;
         });

@@ -11,6 +11,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -248,6 +251,53 @@ public final class Guest implements AutoCloseable {
             throw new IllegalArgumentException("guest " + name + ": port " + guestPort + " is not forwarded");
         }
         return port;
+    }
+
+    /**
+     * Runs one command on QEMU's human monitor (the guest must be built with {@link GuestBuilder#monitor()}) and
+     * returns its output without the echo and prompt, e.g. {@code monitorCommand("device_del hot0")} (hot-remove:
+     * the guest is asked to release the device, QEMU removes it when it has) or {@code "info pci"}.
+     */
+    public synchronized String monitorCommand(String command) {
+        requireRunning();
+        Path socket = runDir.resolve(QemuCommandLine.MONITOR_SOCKET);
+        if (!Files.exists(socket)) {
+            throw new IllegalStateException("guest " + name + " has no monitor: build it with GuestBuilder.monitor()");
+        }
+        if (command.contains("\n")) {
+            throw new IllegalArgumentException("one monitor command per call: " + command);
+        }
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            StringBuilder text = new StringBuilder();
+            readUntilPrompt(ch, text); // the banner
+            text.setLength(0);
+            ch.write(ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8)));
+            readUntilPrompt(ch, text);
+            String out = text.substring(0, text.length() - MONITOR_PROMPT.length());
+            int echoEnd = out.indexOf('\n'); // the monitor echoes the command line first
+            out = echoEnd < 0 ? "" : out.substring(echoEnd + 1);
+            LOG.log(System.Logger.Level.DEBUG, () -> "guest " + name + ": monitor " + command);
+            return out.replace("\r", "");
+        } catch (IOException e) {
+            throw new UncheckedIOException("guest " + name + ": monitor command " + command, e);
+        }
+    }
+
+    private static final String MONITOR_PROMPT = "(qemu) ";
+
+    private void readUntilPrompt(SocketChannel ch, StringBuilder text) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(4096);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(text.length() >= MONITOR_PROMPT.length() && text.lastIndexOf(MONITOR_PROMPT) == text.length() - MONITOR_PROMPT.length())) {
+            if (System.nanoTime() > deadline) {
+                throw new GuestException("guest " + name + ": no monitor prompt after 30 s; got: " + text);
+            }
+            buf.clear();
+            if (ch.read(buf) < 0) {
+                throw new GuestException("guest " + name + ": monitor closed the connection; got: " + text);
+            }
+            text.append(new String(buf.array(), 0, buf.position(), StandardCharsets.ISO_8859_1));
+        }
     }
 
     /** The host folder the guest sees at {@value #RUN_PATH} (read-write): drop files here for the guest. */

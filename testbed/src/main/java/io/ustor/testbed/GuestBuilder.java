@@ -22,8 +22,14 @@ public final class GuestBuilder {
     public record NvmeDrive(Path file, String serial) {
     }
 
-    /** A vhost-user-blk device whose back end (the server) listens on {@code socket}. */
-    public record VhostUserBlkDevice(Path socket, int numQueues) {
+    /**
+     * A vhost-user-blk device whose back end (the server) listens on {@code socket}; with {@code reconnectSeconds}
+     * above 0, QEMU connects again that often after the back end went away (the chardev's {@code reconnect=N}).
+     */
+    public record VhostUserBlkDevice(Path socket, int numQueues, int reconnectSeconds) {
+        public VhostUserBlkDevice(Path socket, int numQueues) {
+            this(socket, numQueues, 0);
+        }
     }
 
     int memoryMb = 1024;
@@ -31,6 +37,7 @@ public final class GuestBuilder {
     int hugepages = 64;
     boolean iommu;
     boolean sharedMemory;
+    boolean monitor;
     final List<NvmeDrive> nvmeDrives = new ArrayList<>();
     final List<VhostUserBlkDevice> vhostUserBlkDevices = new ArrayList<>();
     final List<Share> shares = new ArrayList<>();
@@ -122,6 +129,19 @@ public final class GuestBuilder {
         return this;
     }
 
+    /**
+     * As {@link #vhostUserBlk(Path, int)}, and QEMU reconnects every {@code reconnectSeconds} when the back end goes
+     * away (chardev {@code reconnect=N}), as for a storage daemon that restarts: the guest's I/O waits meanwhile.
+     */
+    public GuestBuilder vhostUserBlkReconnecting(Path socket, int numQueues, int reconnectSeconds) {
+        if (numQueues < 1 || reconnectSeconds < 1) {
+            throw new IllegalArgumentException("numQueues " + numQueues + ", reconnectSeconds " + reconnectSeconds);
+        }
+        vhostUserBlkDevices.add(new VhostUserBlkDevice(socket.toAbsolutePath(), numQueues, reconnectSeconds));
+        sharedMemory = true;
+        return this;
+    }
+
     /** Guest RAM in a shared memfd (memory-backend-memfd, share=on), as vhost-user needs; implied by vhostUserBlk. */
     public GuestBuilder sharedMemory(boolean on) {
         this.sharedMemory = on;
@@ -167,6 +187,15 @@ public final class GuestBuilder {
             throw new IllegalArgumentException("port " + guestPort);
         }
         hostForwards.put(guestPort, 0);
+        return this;
+    }
+
+    /**
+     * QEMU's human monitor (HMP) on a Unix socket in the run folder, for {@link Guest#monitorCommand(String)}:
+     * e.g. {@code device_del ID} to hot-remove a device.
+     */
+    public GuestBuilder monitor() {
+        this.monitor = true;
         return this;
     }
 

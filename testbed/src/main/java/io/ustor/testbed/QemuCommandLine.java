@@ -9,6 +9,8 @@ import java.util.Map;
 final class QemuCommandLine {
     /** The 9p tag of the run folder, mounted on /host by the guest's init. */
     static final String RUN_TAG = "host";
+    /** The monitor's socket in the run folder (with {@link GuestBuilder#monitor()}). */
+    static final String MONITOR_SOCKET = "monitor.sock";
 
     private QemuCommandLine() {
     }
@@ -31,7 +33,9 @@ final class QemuCommandLine {
         add(args, "-nodefaults", "-display", "none", "-no-reboot", "-no-user-config");
         add(args, "-serial", "file:" + runDir.resolve("console.log"));
         if (b.iommu) {
-            // before the PCI devices it translates for; caching-mode lets vfio in the guest map DMA
+            // before the PCI devices it translates for; caching-mode lets vfio in the guest map DMA; 48-bit
+            // addresses (QEMU 7.2 defaults to 39) so that user-space drivers can use IOVA = virtual address
+            add(args, "-global", "intel-iommu.aw-bits=48");
             add(args, "-device", "intel-iommu,intremap=on,caching-mode=on");
         }
         add(args, "-kernel", image.kernel().toString(), "-initrd", image.initrd().toString());
@@ -49,13 +53,19 @@ final class QemuCommandLine {
         add(args, "-netdev", net.toString(), "-device", "virtio-net-pci,netdev=n0");
         for (int i = 0; i < b.vhostUserBlkDevices.size(); i++) {
             GuestBuilder.VhostUserBlkDevice d = b.vhostUserBlkDevices.get(i);
-            add(args, "-chardev", "socket,id=vub" + i + ",path=" + d.socket(),
+            add(args, "-chardev", "socket,id=vub" + i + ",path=" + d.socket()
+                            + (d.reconnectSeconds() > 0 ? ",reconnect=" + d.reconnectSeconds() : ""),
                     "-device", "vhost-user-blk-pci,chardev=vub" + i + ",num-queues=" + d.numQueues());
         }
         for (int i = 0; i < b.nvmeDrives.size(); i++) {
             GuestBuilder.NvmeDrive d = b.nvmeDrives.get(i);
             add(args, "-drive", "file=" + d.file() + ",if=none,id=nvm" + i + ",format=raw",
                     "-device", "nvme,serial=" + d.serial() + ",drive=nvm" + i);
+        }
+        if (b.monitor) {
+            // the human monitor on a Unix socket, for Guest.monitorCommand (device_del, info pci, ...)
+            requireNoComma(runDir);
+            add(args, "-monitor", "unix:" + runDir.resolve(MONITOR_SOCKET) + ",server=on,wait=off");
         }
         args.addAll(b.qemuArgs);
         return args;

@@ -33,6 +33,8 @@ class QemuCommandLineTest {
         int iommu = args.indexOf("intel-iommu,intremap=on,caching-mode=on");
         int rootDisk = args.indexOf("virtio-blk-pci,drive=root,serial=ustor-root");
         assertTrue(iommu > 0 && iommu < rootDisk, "the IOMMU comes before the PCI devices: " + args);
+        assertEquals("intel-iommu.aw-bits=48", after(args, "-global"), "48-bit IOVAs, so that IOVA = VA works");
+        assertFalse(args.contains("-monitor"), args.toString());
         String append = after(args, "-append");
         assertTrue(append.contains("intel_iommu=on") && append.contains("hugepages=16") && append.endsWith("foo=1"), append);
         assertTrue(args.contains("file=" + dir.resolve("root.img") + ",if=none,id=root,format=raw,snapshot=on"), args.toString());
@@ -52,6 +54,14 @@ class QemuCommandLineTest {
         assertEquals("host", after(args, "-cpu"));
         assertFalse(args.contains("-object"), args.toString());
         assertFalse(after(args, "-append").contains("intel_iommu"));
+        assertFalse(args.contains("-global"), args.toString());
+    }
+
+    @Test
+    void monitorIsAUnixSocketInTheRunFolder() throws IOException {
+        List<String> args = QemuCommandLine.build(Path.of("qemu"), Guest.builder().monitor(), image(), Accelerator.TCG,
+                dir.resolve("run"), List.of(), List.of(), Map.of());
+        assertEquals("unix:" + dir.resolve("run").resolve("monitor.sock") + ",server=on,wait=off", after(args, "-monitor"));
     }
 
     private GuestImage image() throws IOException {

@@ -490,7 +490,7 @@ public final class NvmeController implements AutoCloseable {
             return -Errno.ENODEV;
         }
         if ((csts & CSTS_CFS) != 0) {
-            markFailed("controller fatal status (CSTS.CFS)");
+            markFailed("controller fatal status (CSTS.CFS, CSTS 0x" + Integer.toHexString(csts) + ")");
             return -Errno.ENODEV;
         }
         return 0;

@@ -18,8 +18,7 @@ class NvmePerfGuestBench {
     @Test
     void userSpaceDriverAgainstKernelPolledIo() throws IOException {
         Path img = NvmeVfioGuestTest.image(Files.createTempDirectory("ustor-nvme-bench").resolve("ns.img"));
-        try (Guest g = Guest.builder().name("nvme-bench").iommu(true).nvme(img, "bench")
-                .qemuArgs("-global", "intel-iommu.aw-bits=48").start()) {
+        try (Guest g = Guest.builder().name("nvme-bench").iommu(true).nvme(img, "bench").start()) {
             String bdf = g.exec("modprobe nvme poll_queues=1; sleep 1; basename $(readlink -f /sys/class/nvme/nvme0/device)").requireSuccess().trim();
             for (int qd : new int[]{1, 32}) {
                 String fio = g.exec("fio --name=k --filename=/dev/nvme0n1 --ioengine=io_uring --hipri --direct=1 --rw=randread"

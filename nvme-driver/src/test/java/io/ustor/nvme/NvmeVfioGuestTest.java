@@ -35,9 +35,7 @@ class NvmeVfioGuestTest {
         Path d512 = image(dir.resolve("ns512.img"));
         Path d4k = image(dir.resolve("ns4k.img"));
         guest = Guest.builder().name("nvme-vfio").iommu(true).nvme(d512, "ustor512")
-                // IOVA = VA needs the 48-bit IOMMU address width (QEMU 7.2 defaults to 39)
-                .qemuArgs("-global", "intel-iommu.aw-bits=48",
-                        "-drive", "file=" + d4k + ",if=none,id=nvm4k,format=raw,discard=unmap",
+                .qemuArgs("-drive", "file=" + d4k + ",if=none,id=nvm4k,format=raw,discard=unmap",
                         "-device", "nvme,serial=ustor4k,id=nvme4k",
                         "-device", "nvme-ns,drive=nvm4k,bus=nvme4k,nsid=1,logical_block_size=4096,physical_block_size=4096")
                 .start();

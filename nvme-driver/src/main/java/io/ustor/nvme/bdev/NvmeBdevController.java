@@ -177,13 +177,34 @@ public final class NvmeBdevController {
         assert origin != null;
     }
 
-    /** A command ran past the I/O timeout: reset the controller (SPDK's timeout action "reset"). */
+    /**
+     * A command ran past the I/O timeout: sends Abort for it (admin command, on this reactor). True when the Abort
+     * went through (the command then completes, aborted or not); false when it could not be sent or failed.
+     */
+    boolean abortTimedOutCommand(NvmeChannel ch, int cid) {
+        if (resetting.get()) {
+            return true;
+        }
+        LOG.log(System.Logger.Level.ERROR, "nvme {0}: command {1} (opcode 0x{2}) on {3} timed out after {4} ms; aborting it",
+                name, cid, Integer.toHexString(ch.qpair.opcodeOf(cid)), ch.qpair, ctrlr.options().ioTimeoutMs());
+        try {
+            boolean aborted = ctrlr.abort(ch.qpair.qid(), cid);
+            LOG.log(System.Logger.Level.WARNING, "nvme {0}: abort of command {1} on {2}: {3}", name, cid, ch.qpair,
+                    aborted ? "aborted" : "not aborted by the controller");
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "nvme {0}: abort of command {1} failed: {2}", name, cid, e.getMessage());
+            return false;
+        }
+    }
+
+    /** A timed-out command is still outstanding after its Abort: reset the controller (SPDK's action "reset"). */
     void commandTimedOut(NvmeChannel ch, int cid) {
         if (resetting.get()) {
             return;
         }
-        LOG.log(System.Logger.Level.ERROR, "nvme {0}: command {1} (opcode 0x{2}) on {3} timed out after {4} ms; resetting the controller",
-                name, cid, Integer.toHexString(ch.qpair.opcodeOf(cid)), ch.qpair, ctrlr.options().ioTimeoutMs());
+        LOG.log(System.Logger.Level.ERROR, "nvme {0}: command {1} (opcode 0x{2}) on {3} still outstanding after abort; resetting the controller",
+                name, cid, Integer.toHexString(ch.qpair.opcodeOf(cid)), ch.qpair);
         reset(null);
     }
 

@@ -9,7 +9,7 @@ import io.ustor.reactor.Reactor;
 
 /**
  * One reactor's share of a controller: its I/O queue pair, the poller that completes commands, and a timed poller
- * that checks controller health (hot-remove, fatal status) and command timeouts. Also the pool of long
+ * that checks controller health (hot-remove, fatal status) and command timeouts (Abort, then controller reset). Also the pool of long
  * write-zeroes jobs (one NVMe Write Zeroes covers at most 65536 blocks).
  */
 final class NvmeChannel {
@@ -22,6 +22,9 @@ final class NvmeChannel {
     private final PollerHandle health;
     private final WriteZeroesJob[] jobs = new WriteZeroesJob[32];
     private int freeJobs;
+    /** The timed-out command an Abort was sent for (-1: none), and when. */
+    private int abortCid = -1;
+    private long abortSentNanos;
 
     NvmeChannel(NvmeBdevController owner, Reactor reactor, NvmeQpair qpair) {
         this.owner = owner;
@@ -42,11 +45,30 @@ final class NvmeChannel {
         }
         long timeout = owner.controller().options().ioTimeoutMs();
         if (timeout > 0) {
-            int cid = qpair.findTimedOut(System.nanoTime(), timeout * 1_000_000L);
-            if (cid >= 0) {
-                owner.commandTimedOut(this, cid);
-                return 1;
+            long now = System.nanoTime();
+            long timeoutNanos = timeout * 1_000_000L;
+            int cid = qpair.findTimedOut(now, timeoutNanos);
+            if (cid < 0) {
+                abortCid = -1;
+                return 0;
             }
+            // SPDK's order: Abort the command first; reset the controller when that fails or the command is
+            // still outstanding one more timeout period later
+            if (cid == abortCid) {
+                if (now - abortSentNanos > timeoutNanos) {
+                    abortCid = -1;
+                    owner.commandTimedOut(this, cid);
+                    return 1;
+                }
+                return 0;
+            }
+            abortCid = cid;
+            abortSentNanos = now;
+            if (!owner.abortTimedOutCommand(this, cid)) {
+                abortCid = -1;
+                owner.commandTimedOut(this, cid);
+            }
+            return 1;
         }
         return 0;
     }

@@ -38,6 +38,7 @@ public final class VhostBlkController implements AutoCloseable {
     private volatile VhostSession session;
     private volatile boolean closed;
     private volatile long connections;
+    private volatile long resubmittedBefore;
 
     private VhostBlkController(VhostBlkOptions options, BdevDesc desc, List<Reactor> reactors) {
         this.options = options;
@@ -138,6 +139,12 @@ public final class VhostBlkController implements AutoCloseable {
         return s == null ? 0 : s.runningQueues();
     }
 
+    /** Requests resubmitted from front ends' inflight buffers (left in flight by an earlier back end), all sessions. */
+    public long resubmittedRequests() {
+        VhostSession s = session;
+        return resubmittedBefore + (s == null ? 0 : s.resubmitted());
+    }
+
     /** Front ends accepted so far. */
     public long connections() {
         return connections;
@@ -200,6 +207,7 @@ public final class VhostBlkController implements AutoCloseable {
     }
 
     private void endSession(VhostSession s) {
+        resubmittedBefore += s.resubmitted();
         try {
             s.close();
         } catch (RuntimeException e) {

@@ -31,10 +31,12 @@ import java.util.Set;
 public final class VhostBlkSubsystem implements Subsystem {
     private static final System.Logger LOG = System.getLogger(VhostBlkSubsystem.class.getName());
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** How often an attached virtio bdev tries to reach a back end that went away. */
+    static final long RECONNECT_RETRY_MILLIS = 1000;
 
     private BdevRegistry bdevs;
     private ReactorGroup reactors;
-    private Path socketDir;
+    private SubsystemContext context;
     private final Map<String, VhostBlkController> controllers = new LinkedHashMap<>();
     /** Attached virtio bdevs and the parameters that made them (for save_config). */
     private final Map<String, ObjectNode> virtio = new LinkedHashMap<>();
@@ -53,12 +55,20 @@ public final class VhostBlkSubsystem implements Subsystem {
     public void registerMethods(RpcRegistry r, SubsystemContext ctx) {
         this.bdevs = ctx.get(BdevRegistry.class);
         this.reactors = ctx.get(ReactorGroup.class);
-        this.socketDir = ctx.find(VhostSocketDirectory.class).orElseGet(VhostSocketDirectory::fallback).path();
+        this.context = ctx;
         r.register("vhost_create_blk_controller", this::create);
         r.register("vhost_get_controllers", this::list);
         r.register("vhost_delete_controller", this::delete);
         r.register("bdev_virtio_attach_controller", this::attach);
         r.register("bdev_virtio_detach_controller", this::detach);
+    }
+
+    /**
+     * Looked up on each use, not at registration: ustord puts its {@code -S} directory into the context after the
+     * subsystems registered their methods (and before any config runs).
+     */
+    private Path socketDir() {
+        return context.find(VhostSocketDirectory.class).orElseGet(VhostSocketDirectory::fallback).path();
     }
 
     private synchronized Object create(RpcParams p) throws RpcException {
@@ -91,7 +101,7 @@ public final class VhostBlkSubsystem implements Subsystem {
         }
         VhostBlkOptions o;
         try {
-            o = new VhostBlkOptions(ctrlr, socketDir, dev, mask, p.optionalBool("readonly", false), false,
+            o = new VhostBlkOptions(ctrlr, socketDir(), dev, mask, p.optionalBool("readonly", false), false,
                     VhostBlkOptions.DEFAULT_MAX_QUEUES);
         } catch (IllegalArgumentException e) {
             throw RpcException.invalidParams(e.getMessage());
@@ -180,6 +190,9 @@ public final class VhostBlkSubsystem implements Subsystem {
             b.detachUnregistered();
             throw RpcException.errno(e.errno(), e.getMessage());
         }
+        // Like QEMU with reconnect=1: a back end that restarts (another ustord) gets the device again, and with the
+        // inflight buffer resubmits what it had taken; meanwhile I/O waits in the rings.
+        b.client().enableReconnect(RECONNECT_RETRY_MILLIS);
         ObjectNode params = MAPPER.createObjectNode();
         params.put("name", name).put("trtype", "user").put("traddr", traddr).put("dev_type", "blk")
                 .put("vq_count", vqCount).put("vq_size", vqSize);
@@ -228,10 +241,12 @@ public final class VhostBlkSubsystem implements Subsystem {
 
     @Override
     public synchronized String summary() {
-        if (controllers.isEmpty()) {
-            return "no controllers (sockets in " + socketDir + ")";
+        StringBuilder s = new StringBuilder();
+        for (VhostBlkController c : controllers.values()) {
+            s.append(s.isEmpty() ? "" : ", ").append(c.name()).append(" -> bdev ").append(c.bdevName())
+                    .append(c.options().readOnly() ? " (read-only)" : "");
         }
-        return controllers.size() + " controller(s) in " + socketDir;
+        return (s.isEmpty() ? "no controllers" : s) + "; sockets in " + socketDir();
     }
 
     @Override

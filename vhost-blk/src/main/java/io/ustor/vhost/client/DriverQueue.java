@@ -315,6 +315,11 @@ public final class DriverQueue {
         avail.set(JAVA_SHORT, 2, (short) idx);
     }
 
+    /** The available ring's index: requests made available so far (mod 2^16). */
+    public int availIndex() {
+        return Short.toUnsignedInt(avail.get(JAVA_SHORT, 2));
+    }
+
     /** The used ring's index as the device last published it. */
     public int usedIndex() {
         return Short.toUnsignedInt(used.get(JAVA_SHORT, 2));

@@ -1,6 +1,7 @@
 package io.ustor.vhost.client;
 
 import io.ustor.env.EventFd;
+import io.ustor.env.unix.PollSet;
 import io.ustor.env.unix.UnixSockets;
 import io.ustor.vhost.protocol.VhostProtocolException;
 import io.ustor.vhost.protocol.VhostUserConnection;
@@ -29,14 +30,20 @@ public final class VhostUserClient implements AutoCloseable {
             | (1L << Virtio.BLK_F_SIZE_MAX) | (1L << F_PROTOCOL_FEATURES);
 
     private final Path path;
-    private final VhostUserConnection conn;
+    private volatile VhostUserConnection conn;
     private final VhostUserMessage out = new VhostUserMessage(), in = new VhostUserMessage();
     private long features, protocol;
     private BlkConfig config;
     private SharedMemory memory;
     private DriverQueue[] queues;
     private EventFd[] kicks, calls;
-    private boolean closed;
+    private int queueSize, numQueues;
+    /** The back end's inflight buffer (PROTOCOL_F_INFLIGHT_SHMFD), kept for the next back end; -1 without. */
+    private int inflightFd = -1;
+    private long inflightSize;
+    private volatile boolean closed;
+    private volatile long reconnects;
+    private Thread watcher;
 
     private VhostUserClient(Path path, int fd) {
         this.path = path;
@@ -73,7 +80,8 @@ public final class VhostUserClient implements AutoCloseable {
         features = offered & DRIVER_FEATURES & ~featureMask;
         if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
             long p = query(GET_PROTOCOL_FEATURES);
-            protocol = p & ((1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG));
+            protocol = p & ((1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG)
+                    | (1L << PROTOCOL_F_INFLIGHT_SHMFD));
             send(out.begin(SET_PROTOCOL_FEATURES, 0).putLong(0, protocol));
         }
         int maxQueues = 1;
@@ -99,39 +107,166 @@ public final class VhostUserClient implements AutoCloseable {
         } else if (!Virtio.has(features, Virtio.BLK_F_MQ)) {
             n = 1;
         }
+        if (Virtio.has(protocol, PROTOCOL_F_INFLIGHT_SHMFD)) {
+            // As QEMU: the back end makes the buffer, the front end keeps it and gives it to every back end after.
+            conn.write(out.begin(GET_INFLIGHT_FD, 0).putLong(0, 0).putLong(8, 0).putShort(16, (short) n)
+                    .putShort(18, (short) queueSize).putInt(20, 0));
+            conn.read(in);
+            if (in.request() != GET_INFLIGHT_FD || (in.flags() & FLAG_REPLY) == 0 || in.fdCount() != 1) {
+                in.closeFds();
+                throw new VhostProtocolException(path + ": bad reply to GET_INFLIGHT_FD: " + in);
+            }
+            inflightFd = in.takeFd(0);
+            inflightSize = in.getLong(0);
+            in.closeFds();
+        }
+        this.queueSize = queueSize;
+        this.numQueues = n;
         send(out.begin(SET_FEATURES, 0).putLong(0, features));
+        sendInflight();
 
         boolean indirect = Virtio.has(features, Virtio.F_INDIRECT_DESC);
         boolean eventIdx = Virtio.has(features, Virtio.F_EVENT_IDX);
         long perQueue = DriverQueue.bytesNeeded(queueSize, bounceBytes, indirect);
         memory = new SharedMemory("vhost-client-" + path.getFileName(), perQueue * n);
-        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
-                .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
-                .addFd(memory.fd());
-        sendAcked();
+        sendMemoryTable();
         queues = new DriverQueue[n];
         kicks = new EventFd[n];
         calls = new EventFd[n];
         for (int q = 0; q < n; q++) {
             kicks[q] = EventFd.create(true);
             calls[q] = EventFd.create(true);
-            DriverQueue dq = new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
-            queues[q] = dq;
+            queues[q] = new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
+        }
+        startQueues();
+        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}", path,
+                Integer.toString(n), Integer.toString(queueSize), Long.toHexString(features));
+    }
+
+    private void sendInflight() throws IOException {
+        if (inflightFd >= 0) {
+            sendAcked(out.begin(SET_INFLIGHT_FD, 0).putLong(0, inflightSize).putLong(8, 0)
+                    .putShort(16, (short) numQueues).putShort(18, (short) queueSize).putInt(20, 0).addFd(inflightFd));
+        }
+    }
+
+    private void sendMemoryTable() throws IOException {
+        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
+                .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
+                .addFd(memory.fd());
+        sendAcked();
+    }
+
+    /**
+     * Rings to the back end: size, base, addresses, call and kick eventfds, enable. The base is the used index
+     * in the ring (0 at first; after a reconnect what the driver saw completed, as QEMU restores it when the old
+     * back end could not answer GET_VRING_BASE): a back end with the inflight buffer knows better and says so.
+     */
+    private void startQueues() throws IOException {
+        long base = memory.segment().address();
+        for (int q = 0; q < queues.length; q++) {
+            DriverQueue dq = queues[q];
             send(out.begin(SET_VRING_NUM, 0).putInt(0, q).putInt(4, queueSize));
-            send(out.begin(SET_VRING_BASE, 0).putInt(0, q).putInt(4, 0));
-            long base = memory.segment().address();
+            send(out.begin(SET_VRING_BASE, 0).putInt(0, q).putInt(4, dq.usedIndex()));
             sendAcked(out.begin(SET_VRING_ADDR, 0).putInt(0, q).putInt(4, 0).putLong(8, base + dq.descOff)
                     .putLong(16, base + dq.usedOff).putLong(24, base + dq.availOff).putLong(32, 0));
             send(out.begin(SET_VRING_CALL, 0).putLong(0, q).addFd(calls[q].fd()));
             sendAcked(out.begin(SET_VRING_KICK, 0).putLong(0, q).addFd(kicks[q].fd()));
         }
         if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
-            for (int q = 0; q < n; q++) {
+            for (int q = 0; q < queues.length; q++) {
                 sendAcked(out.begin(SET_VRING_ENABLE, 0).putInt(0, q).putInt(4, 1));
             }
         }
-        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}", path,
-                Integer.toString(n), Integer.toString(queueSize), Long.toHexString(features));
+    }
+
+    /**
+     * Reconnects whenever the back end goes away (QEMU's chardev {@code reconnect=N}): a watcher thread sees the
+     * socket hang up, connects again every {@code retryMillis} until a back end answers, and hands it the same
+     * device (features, inflight buffer, memory table, rings with their eventfds). Requests in flight stay in the
+     * rings: a back end with the inflight buffer resubmits them, so each completes once.
+     */
+    public synchronized void enableReconnect(long retryMillis) {
+        if (watcher != null || closed) {
+            return;
+        }
+        watcher = Thread.ofPlatform().name("vhost-client-reconnect-" + path.getFileName()).daemon()
+                .start(() -> watch(retryMillis));
+    }
+
+    /** Back ends connected after the first. */
+    public long reconnects() {
+        return reconnects;
+    }
+
+    private void watch(long retryMillis) {
+        PollSet poll = new PollSet(1);
+        while (!closed) {
+            poll.set(0, conn.fd(), PollSet.POLLIN);
+            try {
+                poll.poll(200);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "vhost-user client {0}: poll: {1}", path, e.toString());
+            }
+            if ((poll.revents(0) & (PollSet.POLLHUP | PollSet.POLLERR | PollSet.POLLNVAL)) == 0) {
+                continue; // nothing, or a reply another control call is about to read
+            }
+            LOG.log(System.Logger.Level.WARNING, "vhost-user client {0}: the back end went away; reconnecting", path);
+            while (!closed) {
+                try {
+                    if (reconnect()) {
+                        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: reconnected", path);
+                    }
+                    break;
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "vhost-user client {0}: reconnect: {1}", path, e.toString());
+                }
+                try {
+                    Thread.sleep(retryMillis);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One attempt: a new connection that gets the same device again. False when the client closed meanwhile. */
+    private synchronized boolean reconnect() throws IOException {
+        if (closed) {
+            return false;
+        }
+        VhostUserConnection fresh = new VhostUserConnection(UnixSockets.connect(path));
+        VhostUserConnection old = conn;
+        conn = fresh;
+        try {
+            send(out.begin(SET_OWNER, 0));
+            long offered = query(GET_FEATURES);
+            if ((offered & features) != features) {
+                throw new VhostProtocolException(path + ": the new back end lacks features 0x" + Long.toHexString(features & ~offered));
+            }
+            if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
+                long p = query(GET_PROTOCOL_FEATURES);
+                if ((p & protocol) != protocol) {
+                    throw new VhostProtocolException(path + ": the new back end lacks protocol features 0x"
+                            + Long.toHexString(protocol & ~p));
+                }
+                send(out.begin(SET_PROTOCOL_FEATURES, 0).putLong(0, protocol));
+            }
+            if (Virtio.has(protocol, PROTOCOL_F_MQ) && query(GET_QUEUE_NUM) < queues.length) {
+                throw new VhostProtocolException(path + ": the new back end offers fewer than " + queues.length + " queues");
+            }
+            send(out.begin(SET_FEATURES, 0).putLong(0, features));
+            sendInflight();
+            sendMemoryTable();
+            startQueues();
+        } catch (IOException | RuntimeException e) {
+            conn = old;
+            fresh.close();
+            throw e;
+        }
+        old.close();
+        reconnects++;
+        return true;
     }
 
     private void send(VhostUserMessage m) throws IOException {
@@ -215,11 +350,8 @@ public final class VhostUserClient implements AutoCloseable {
      * Sends the memory table again (as QEMU does after memory hotplug): the back end must stop its queues, swap the
      * table and resume them without losing requests. Control thread only; queues may be busy on reactors.
      */
-    public void resendMemoryTable() throws IOException {
-        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
-                .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
-                .addFd(memory.fd());
-        sendAcked();
+    public synchronized void resendMemoryTable() throws IOException {
+        sendMemoryTable();
     }
 
     /** Writes raw bytes on the socket (a front end that breaks the framing). */
@@ -234,11 +366,15 @@ public final class VhostUserClient implements AutoCloseable {
 
     /** Stops the queues (GET_VRING_BASE waits for the back end to finish them) and disconnects. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (inflightFd >= 0) {
+            io.ustor.env.Posix.closeRaw(inflightFd);
+            inflightFd = -1;
+        }
         try {
             if (queues != null) {
                 for (int q = 0; q < queues.length; q++) {

@@ -51,6 +51,8 @@ final class ServerQueue implements Poller {
     private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
     private final Reactor reactor;
     private volatile int callFd;
+    /** Inflight tracking in the front end's shared buffer (PROTOCOL_F_INFLIGHT_SHMFD), or null. */
+    private final InflightQueue inflightLog;
 
     /** One task per ring entry, used by the request whose chain starts there (a head is in flight at most once). */
     private final BlkTask[] tasks;
@@ -62,11 +64,13 @@ final class ServerQueue implements Poller {
     private CompletableFuture<Integer> stopped;
     // Counters, read from other threads for reporting.
     volatile long requests, failedChains;
+    /** Requests a predecessor left in flight, resubmitted at start from the inflight buffer. */
+    volatile int resubmitted;
     private long errorsLogged;
 
     ServerQueue(String controller, int index, int size, GuestMemory mem, MemorySegment desc, MemorySegment avail,
                 MemorySegment used, int lastAvail, boolean eventIdx, boolean indirect, boolean readOnly, BdevDesc bdev,
-                int callFd, Reactor reactor) {
+                int callFd, Reactor reactor, MemorySegment inflightRegion) {
         this.name = controller + " queue " + index;
         this.index = index;
         this.size = size;
@@ -86,6 +90,7 @@ final class ServerQueue implements Poller {
         this.serialSegment = MemorySegment.ofArray(serial);
         this.callFd = callFd;
         this.reactor = reactor;
+        this.inflightLog = inflightRegion == null ? null : new InflightQueue(inflightRegion, size);
         one.set(JAVA_LONG, 0, 1L);
         tasks = new BlkTask[size];
         for (int i = 0; i < size; i++) {
@@ -110,17 +115,50 @@ final class ServerQueue implements Poller {
         return broken;
     }
 
-    /** On the reactor: takes a bdev channel, tells the driver not to kick (we poll), registers the poller. */
+    /**
+     * On the reactor: takes a bdev channel, tells the driver not to kick (we poll), registers the poller. With an
+     * inflight buffer, requests a previous back end took but never returned are resubmitted (oldest first) and the
+     * next available index follows from them, whatever base the front end sent.
+     */
     void start() {
         channel = bdev.getIoChannel();
         usedIdx = Short.toUnsignedInt(used.get(JAVA_SHORT, 2));
         signalledUsed = usedIdx;
+        int[] resubmit = null;
+        if (inflightLog != null) {
+            InflightQueue.Recovery r = inflightLog.recover(usedIdx);
+            if (r.problem() != null) {
+                LOG.log(System.Logger.Level.WARNING, "vhost {0}: inflight buffer ignored and reset: {1}", name, r.problem());
+            }
+            if (!r.fresh()) {
+                int derived = (usedIdx + r.resubmit().length) & 0xffff;
+                if (derived != lastAvail) {
+                    LOG.log(System.Logger.Level.INFO, "vhost {0}: next available index {1} from the inflight buffer (front end said {2})",
+                            name, Integer.toString(derived), Integer.toString(lastAvail));
+                }
+                lastAvail = derived;
+                resubmit = r.resubmit();
+            }
+        }
         if (eventIdx) {
             setAvailEvent();
         } else {
             used.set(JAVA_SHORT, 0, (short) Virtio.USED_F_NO_NOTIFY);
         }
         poller = reactor.addPoller("vhost " + name, this);
+        if (resubmit != null && resubmit.length > 0) {
+            LOG.log(System.Logger.Level.INFO, "vhost {0}: resubmitting {1} request(s) left in flight",
+                    name, Integer.toString(resubmit.length));
+            resubmitted = resubmit.length;
+            for (int head : resubmit) {
+                BlkTask t = tasks[head];
+                t.busy = true;
+                inflight++;
+                requests++;
+                t.reset(head);
+                process(t);
+            }
+        }
     }
 
     /** Event index far ahead of the driver: it never needs to kick a polled queue. */
@@ -202,6 +240,9 @@ final class ServerQueue implements Poller {
             t.busy = true;
             inflight++;
             requests++;
+            if (inflightLog != null) {
+                inflightLog.fetched(head);
+            }
             t.reset(head);
             process(t);
         }
@@ -423,6 +464,9 @@ final class ServerQueue implements Poller {
         used.set(JAVA_INT, e + 4, t.usedLength);
         usedIdx = (usedIdx + 1) & 0xffff;
         pendingUsed++;
+        if (inflightLog != null) {
+            inflightLog.returned(t.head);
+        }
         t.clearIovs();
         t.busy = false;
         inflight--;
@@ -437,6 +481,9 @@ final class ServerQueue implements Poller {
         pendingUsed = 0;
         VarHandle.releaseFence(); // used entries before the index
         used.set(JAVA_SHORT, 2, (short) usedIdx);
+        if (inflightLog != null) {
+            inflightLog.published(usedIdx);
+        }
         VarHandle.fullFence(); // the index before reading the driver's suppression state
         boolean signal;
         if (eventIdx) {

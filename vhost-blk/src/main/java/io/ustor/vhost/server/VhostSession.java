@@ -37,7 +37,10 @@ public final class VhostSession implements AutoCloseable {
     private final QueueState[] queues;
     private long ackedFeatures, ackedProtocol;
     private boolean protocolFeaturesAcked;
+    private volatile long resubmitted;
     private GuestMemory memory;
+    /** The front end's inflight buffer (SET_INFLIGHT_FD), or null. */
+    private InflightRegion inflight;
 
     /** Per-queue configuration as the front end sent it, and the running queue when started. */
     private static final class QueueState {
@@ -60,6 +63,11 @@ public final class VhostSession implements AutoCloseable {
 
     public int fd() {
         return conn.fd();
+    }
+
+    /** Requests resubmitted from the inflight buffer when queues started (left by a previous back end). */
+    public long resubmitted() {
+        return resubmitted;
     }
 
     /** Number of queues running now. */
@@ -225,6 +233,40 @@ public final class VhostSession implements AutoCloseable {
                 return true;
             }
             case SET_CONFIG -> throw new VhostProtocolException("the virtio-blk config is read-only here (no CONFIG_WCE)");
+            case GET_INFLIGHT_FD -> {
+                // payload: mmap_size u64, mmap_offset u64, num_queues u16, queue_size u16 (QEMU pads to 24)
+                int numQueues = in.getUnsignedShort(16), queueSize = in.getUnsignedShort(18);
+                InflightRegion.checkShape(numQueues, queueSize, device.maxQueues());
+                int fd = InflightRegion.createFd(device.name(), numQueues, queueSize);
+                try {
+                    out.begin(GET_INFLIGHT_FD, FLAG_REPLY).putLong(0, InflightRegion.bytes(numQueues, queueSize))
+                            .putLong(8, 0).putShort(16, (short) numQueues).putShort(18, (short) queueSize)
+                            .putInt(20, 0); // QEMU wants exactly its padded struct: 24 bytes
+                    out.addFd(fd);
+                    conn.write(out);
+                } finally {
+                    Posix.closeRaw(fd); // the front end keeps it and gives it back with SET_INFLIGHT_FD
+                }
+                return true;
+            }
+            case SET_INFLIGHT_FD -> {
+                long mmapSize = in.getLong(0), mmapOffset = in.getLong(8);
+                int numQueues = in.getUnsignedShort(16), queueSize = in.getUnsignedShort(18);
+                if (in.fdCount() != 1) {
+                    throw new VhostProtocolException("SET_INFLIGHT_FD came with " + in.fdCount() + " descriptors, not 1");
+                }
+                for (QueueState q : queues) {
+                    requireStopped(q, "SET_INFLIGHT_FD");
+                }
+                InflightRegion fresh = InflightRegion.map(in.takeFd(0), mmapSize, mmapOffset, numQueues, queueSize,
+                        device.maxQueues());
+                if (inflight != null) {
+                    inflight.unmap();
+                }
+                inflight = fresh;
+                LOG.log(System.Logger.Level.INFO, "vhost {0}: inflight buffer for {1} queue(s) of {2}", device.name(),
+                        Integer.toString(numQueues), Integer.toString(queueSize));
+            }
             case GET_MAX_MEM_SLOTS -> {
                 return reply(MAX_MEM_REGIONS);
             }
@@ -234,7 +276,8 @@ public final class VhostSession implements AutoCloseable {
     }
 
     private long protocolFeatures() {
-        return (1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG);
+        return (1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG)
+                | (1L << PROTOCOL_F_INFLIGHT_SHMFD);
     }
 
     private boolean reply(long value) throws IOException {
@@ -339,12 +382,14 @@ public final class VhostSession implements AutoCloseable {
         Reactor reactor = rs.get(index % rs.size());
         ServerQueue sq = new ServerQueue(device.name(), index, n, memory, desc, avail, used, q.base,
                 Virtio.has(ackedFeatures, Virtio.F_EVENT_IDX), Virtio.has(ackedFeatures, Virtio.F_INDIRECT_DESC),
-                device.readOnly(), device.bdev(), q.callFd, reactor);
+                device.readOnly(), device.bdev(), q.callFd, reactor,
+                inflight == null ? null : inflight.queue(index, n));
         await(reactor.call(() -> {
             sq.start();
             return null;
         }));
         q.running = sq;
+        resubmitted += sq.resubmitted;
         LOG.log(System.Logger.Level.INFO, "vhost {0}: queue {1} started on {2} (size {3}, base {4})", device.name(),
                 Integer.toString(index), reactor.name(), Integer.toString(n), Integer.toString(q.base));
     }
@@ -413,6 +458,10 @@ public final class VhostSession implements AutoCloseable {
                         device.name(), Integer.toString(runningQueues()));
             }
             memory = null;
+        }
+        if (inflight != null && runningQueues() == 0) {
+            inflight.unmap();
+            inflight = null;
         }
         in.closeFds();
         conn.close();

@@ -55,7 +55,7 @@ public final class UstorRuntime implements AutoCloseable {
     private UstorRuntime(RuntimeOptions o) {
         this.options = o;
         DmaOptions dmaOptions = DmaOptions.defaults().withMemorySizeMb(o.memSizeMb()).withHugeDir(o.hugeDir())
-                .withNoHuge(o.noHuge());
+                .withNoHuge(o.noHuge()).withIovaMode(o.iovaMode());
         DmaMemory m;
         boolean owns;
         try {
@@ -123,8 +123,13 @@ public final class UstorRuntime implements AutoCloseable {
         return found;
     }
 
-    /** Dependencies first (a front end after bdev); otherwise in discovery order. */
-    static List<Subsystem> orderSubsystems(List<Subsystem> found) {
+    /**
+     * Dependencies first (a front end after bdev); then bdev modules (bdev_nvme...) before front ends, so that a saved
+     * config creates a front end's bdevs before the front end; otherwise in discovery order.
+     */
+    static List<Subsystem> orderSubsystems(List<Subsystem> discovered) {
+        List<Subsystem> found = new ArrayList<>(discovered);
+        found.sort(java.util.Comparator.comparingInt(s -> s.name().equals("bdev") ? 0 : s.name().startsWith("bdev_") ? 1 : 2));
         Map<String, Subsystem> byName = new LinkedHashMap<>();
         for (Subsystem s : found) {
             if (byName.putIfAbsent(s.name(), s) != null) {

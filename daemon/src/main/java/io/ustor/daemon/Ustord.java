@@ -8,6 +8,7 @@ import io.ustor.daemon.config.JsonConfigLoader;
 import io.ustor.env.DmaMemory;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.Subsystem;
+import io.ustor.vhost.VhostSocketDirectory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,7 @@ public final class Ustord {
     /** Runs until {@code stop} completes; returns the exit status. */
     static int run(UstordOptions o, CompletableFuture<String> stop, PrintStream out) {
         RuntimeOptions ro = RuntimeOptions.defaults().withCoreMask(o.coreMask()).withMemSizeMb(o.memSizeMb())
-                .withHugeDir(o.hugeDir()).withNoHuge(o.noHuge()).withIdleMode(o.idleMode())
+                .withHugeDir(o.hugeDir()).withNoHuge(o.noHuge()).withIdleMode(o.idleMode()).withIovaMode(o.iovaMode())
                 .withRpcSocket(o.rpcSocket()).withWaitForRpc(true); // SPDK's order: config's startup part, then init
         UstorRuntime rt;
         try {
@@ -59,6 +60,9 @@ public final class Ustord {
             return 1;
         }
         rt.shutdownRequested().thenAccept(stop::complete);
+        if (o.vhostSockDir() != null) { // -S: before any config creates a vhost controller
+            rt.context().put(VhostSocketDirectory.class, new VhostSocketDirectory(o.vhostSockDir()));
+        }
         Thread init = Thread.ofPlatform().name("ustord-init").daemon().start(() -> {
             try {
                 initialise(rt, o);
@@ -132,7 +136,7 @@ public final class Ustord {
         String size = o.memSizeMb() > 0 ? o.memSizeMb() + " MiB reserved" : "grows on demand";
         if (m.hugepages() && m.dmaCapable()) {
             return "hugepages, DMA-capable (" + (m.hugetlbfsDir() != null ? "hugetlbfs " + m.hugetlbfsDir()
-                    : "anonymous MAP_HUGETLB") + ", " + size + ")";
+                    : "anonymous MAP_HUGETLB") + ", " + size + ", IOVA " + m.iovaMode().name().toLowerCase() + ")";
         }
         String why = o.noHuge() ? "--no-huge given" : m.notDmaCapableReason();
         return "ordinary locked memory, not DMA-capable: " + (why == null ? "no hugepages" : why) + " (" + size

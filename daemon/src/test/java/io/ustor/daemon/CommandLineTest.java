@@ -40,6 +40,16 @@ class CommandLineTest {
     }
 
     @Test
+    void ustordTakesSpdksVhostSocketDirectory() throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+        assertEquals(tmp, UstordOptions.parse(new String[]{"-S", tmp.toString()}).vhostSockDir());
+        assertEquals(tmp, UstordOptions.parse(new String[]{"--vhost-sock-dir=" + tmp}).vhostSockDir());
+        assertNull(UstordOptions.parse(new String[0]).vhostSockDir(), "default: the vhost module's (working directory)");
+        assertThrows(UsageException.class, () -> UstordOptions.parse(new String[]{"-S", "/nonexistent-dir"}));
+        assertThrows(UsageException.class, () -> UstordOptions.parse(new String[]{"-S"}));
+    }
+
+    @Test
     void printsJsonLikePythonsJsonDumps() throws Exception {
         var n = RawJsonClient.MAPPER.readTree(
                 "{\"a\":1,\"b\":[],\"c\":{},\"d\":[1,{\"e\":\"x\\\"y\"}],\"f\":true,\"g\":null,\"h\":\"caf\u00e9\",\"i\":1.5}");

@@ -45,6 +45,27 @@ final class DaemonProcess implements AutoCloseable {
         return new DaemonProcess(new ProcessBuilder(cmd).start());
     }
 
+    /**
+     * The built-in default config with its iSCSI portal on a free port (127.0.0.1:0) instead of 3260, so tests that
+     * start several daemons (or run beside another target) do not fight over the port.
+     */
+    static Path defaultConfigOnFreePort(Path dir) throws IOException {
+        String config;
+        try (var in = Ustord.class.getResourceAsStream("default-config.json")) {
+            if (in == null) {
+                throw new IOException("default-config.json is not on the class path");
+            }
+            config = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        String portal = "\"port\": \"3260\"";
+        if (!config.contains(portal)) {
+            throw new AssertionError("the default config has no portal on 3260:\n" + config);
+        }
+        Path file = dir.resolve("default-free-port.json");
+        java.nio.file.Files.writeString(file, config.replace(portal, "\"port\": \"0\""));
+        return file;
+    }
+
     static DaemonProcess run(String script, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(BIN.resolve(script).toString());

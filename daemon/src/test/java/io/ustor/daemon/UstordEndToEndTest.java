@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * One ustord process on the default config, driven over its real socket with bin/ustor-rpc (rpc.py's command
+ * One ustord process on the default config (its iSCSI portal moved to a free port), driven over its real socket with bin/ustor-rpc (rpc.py's command
  * line) and with raw JSON written the way rpc.py writes it.
  */
 class UstordEndToEndTest {
@@ -24,7 +24,7 @@ class UstordEndToEndTest {
     static void start() throws Exception {
         dir = Files.createTempDirectory("ustord-e2e");
         socket = dir.resolve("ustor.sock");
-        daemon = DaemonProcess.startUstord(socket);
+        daemon = DaemonProcess.startUstord(socket, "-c", DaemonProcess.defaultConfigOnFreePort(dir).toString());
         daemon.awaitReady();
     }
 

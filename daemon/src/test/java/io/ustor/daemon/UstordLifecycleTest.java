@@ -37,7 +37,8 @@ class UstordLifecycleTest {
         Path socket = dir.resolve("a.sock");
         Path saved = dir.resolve("saved.json");
         Map<String, JsonNode> before = new HashMap<>();
-        try (DaemonProcess d = DaemonProcess.startUstord(socket)) {
+        try (DaemonProcess d = DaemonProcess.startUstord(socket, "-c",
+                DaemonProcess.defaultConfigOnFreePort(dir).toString())) {
             d.awaitReady();
             DaemonProcess p = DaemonProcess.run("ustor-rpc", "-s", socket.toString(), "bdev_malloc_create",
                     "-b", "MallocRt", "-u", "0b6e3a4c-2d6c-4a56-9a3e-5f5c1d2e3f40", "8", "4096");
@@ -105,7 +106,8 @@ class UstordLifecycleTest {
     @Test
     void spdkKillInstanceShutsDownGracefully() throws Exception {
         Path socket = dir.resolve("k.sock");
-        try (DaemonProcess d = DaemonProcess.startUstord(socket)) {
+        try (DaemonProcess d = DaemonProcess.startUstord(socket, "-c",
+                DaemonProcess.defaultConfigOnFreePort(dir).toString())) {
             d.awaitReady();
             DaemonProcess p = DaemonProcess.run("ustor-rpc", "-s", socket.toString(), "spdk_kill_instance", "SIGTERM");
             assertEquals(0, p.waitFor(), p.err());
@@ -131,9 +133,10 @@ class UstordLifecycleTest {
     @Test
     void socketInUseIsAStartupFailure() throws Exception {
         Path socket = dir.resolve("dup.sock");
-        try (DaemonProcess first = DaemonProcess.startUstord(socket)) {
+        String config = DaemonProcess.defaultConfigOnFreePort(dir).toString();
+        try (DaemonProcess first = DaemonProcess.startUstord(socket, "-c", config)) {
             first.awaitReady();
-            DaemonProcess second = DaemonProcess.startUstord(socket);
+            DaemonProcess second = DaemonProcess.startUstord(socket, "-c", config);
             assertEquals(1, second.waitFor());
             assertTrue(second.err().contains("in use"), second.err());
             assertTrue(Files.exists(socket), "the first daemon's socket is untouched");

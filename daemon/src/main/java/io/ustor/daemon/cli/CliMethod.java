@@ -14,6 +14,8 @@ record CliMethod(String name, String help, CliArgs args, ParamBuilder params, Ou
         JSON,
         /** rpc.py print_dict: indented JSON. */
         DICT,
+        /** rpc.py print_array: the elements on one line, separated by spaces (shell-quoted). */
+        ARRAY,
         /** rpc.py prints nothing (bool results of delete/init calls). */
         NONE
     }

@@ -106,7 +106,29 @@ final class CliMethods {
                 CliMethods::copy, Output.JSON);
         add(m, "bdev_aio_delete", "Delete an aio disk", new CliArgs()
                 .positional("name", Type.STRING, "aio bdev name"), CliMethods::copy, Output.NONE);
+        addNvme(m);
+        IscsiCliMethods.addTo(m);
+        VhostCliMethods.addTo(m);
         return m;
+    }
+
+    /** The nvme bdev module's methods (PCIe controllers only: the fabrics options of rpc.py are not offered). */
+    private static void addNvme(Map<String, CliMethod> m) {
+        add(m, "bdev_nvme_attach_controller", "Add bdevs with nvme backend", new CliArgs()
+                        .requiredOption("-b", "--name", "name", Type.STRING,
+                                "name of the NVMe controller, prefix for each bdev name")
+                        .requiredOption("-t", "--trtype", "trtype", Type.STRING, "NVMe-oF target trtype: e.g., PCIe")
+                        .requiredOption("-a", "--traddr", "traddr", Type.STRING,
+                                "NVMe-oF target address: e.g., a PCI BDF 0000:00:04.0")
+                        .option("-f", "--adrfam", "adrfam", Type.STRING, "address family (fabrics only)"),
+                CliMethods::copy, Output.ARRAY);
+        add(m, "bdev_nvme_detach_controller", "Detach an NVMe controller and delete any associated bdevs",
+                new CliArgs().positional("name", Type.STRING, "controller name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_nvme_get_controllers", "Display current NVMe controllers list or required NVMe controller",
+                new CliArgs().option("-n", "--name", "name", Type.STRING, "name of the NVMe controller"),
+                CliMethods::copy, Output.DICT);
+        add(m, "bdev_nvme_reset_controller", "Reset an NVMe controller", new CliArgs()
+                .positional("name", Type.STRING, "NVMe controller name"), CliMethods::copy, Output.NONE);
     }
 
     private static void add(Map<String, CliMethod> m, String name, String help, CliArgs args,

@@ -141,7 +141,22 @@ public final class RpcCli {
             }
             case JSON -> out.println(result.isTextual() ? result.textValue() : PythonJson.dumps(result, 2));
             case DICT -> out.println(PythonJson.dumps(result, 2));
+            case ARRAY -> {
+                StringBuilder line = new StringBuilder();
+                for (JsonNode v : result) {
+                    line.append(line.isEmpty() ? "" : " ").append(shellQuote(v.asText()));
+                }
+                out.println(line);
+            }
         }
+    }
+
+    /** Python's shlex.quote. */
+    private static String shellQuote(String s) {
+        if (!s.isEmpty() && s.matches("[A-Za-z0-9_@%+=:,./-]+")) {
+            return s;
+        }
+        return "'" + s.replace("'", "'\"'\"'") + "'";
     }
 
     /** Like rpc.py: framework_get_subsystems, then framework_get_config for each. */

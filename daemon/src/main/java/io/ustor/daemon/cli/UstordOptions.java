@@ -1,5 +1,6 @@
 package io.ustor.daemon.cli;
 
+import io.ustor.env.IovaMode;
 import io.ustor.reactor.CoreMask;
 import io.ustor.reactor.IdleMode;
 
@@ -11,7 +12,8 @@ import java.util.Set;
 
 /** ustord's command line, SPDK's option names: parsed strictly, every mistake is a UsageException naming it. */
 public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, boolean waitForRpc, long memSizeMb,
-                            Path hugeDir, boolean noHuge, List<String> logFlags, IdleMode idleMode, boolean help) {
+                            Path hugeDir, boolean noHuge, List<String> logFlags, IdleMode idleMode, boolean help,
+                            IovaMode iovaMode, Path vhostSockDir) {
     /** Components -L accepts: ustor's modules (their package is io.ustor.NAME), and "all". */
     public static final Set<String> LOG_COMPONENTS = Set.of("all", "env", "reactor", "bdev", "rpc", "daemon", "iscsi",
             "scsi", "nvmf", "vhost", "nvme", "blobstore", "perf");
@@ -27,15 +29,18 @@ public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, bool
               -s, --mem-size SIZE       DMA memory to reserve, in MiB (or with a K/M/G suffix); default: on demand
                   --huge-dir DIR        hugetlbfs mount for the memory files
                   --no-huge             ordinary locked memory instead of hugepages (RAM bdevs only, no devices)
+                  --iova-mode MODE      device DMA addresses: va (virtual addresses, for vfio-pci; default) or
+                                        pa (physical addresses, for uio_pci_generic without an IOMMU; root)
               -L, --logflag COMPONENT   debug logging for a component: all, env, reactor, bdev, rpc, daemon,
                                         iscsi, scsi, nvmf, vhost, nvme, blobstore (repeatable)
                   --idle-mode MODE      idle reactors: busy-spin (default, lowest latency) or adaptive
+              -S, --vhost-sock-dir DIR  directory for vhost-user controller sockets; default: working directory
               -h, --help                this help
             """;
 
     public static UstordOptions defaults() {
         return new UstordOptions(CoreMask.parse("0x1"), null, Path.of("/var/tmp/ustor.sock"), false, 0, null, false,
-                List.of(), IdleMode.BUSY_SPIN, false);
+                List.of(), IdleMode.BUSY_SPIN, false, IovaMode.VA, null);
     }
 
     public static UstordOptions parse(String[] args) throws UsageException {
@@ -49,6 +54,8 @@ public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, bool
         List<String> flags = new ArrayList<>();
         IdleMode idle = IdleMode.BUSY_SPIN;
         boolean help = false;
+        IovaMode iova = IovaMode.VA;
+        Path vhostSockDir = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String name = a;
@@ -114,6 +121,21 @@ public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, bool
                     }
                     flags.add(v);
                 }
+                case "--iova-mode" -> {
+                    String v = inline != null ? inline : value(args, ++i, name);
+                    iova = switch (v) {
+                        case "va" -> IovaMode.VA;
+                        case "pa" -> IovaMode.PA;
+                        default -> throw new UsageException("invalid value for " + name + ": '" + v + "' (va or pa)");
+                    };
+                }
+                case "-S", "--vhost-sock-dir" -> {
+                    String v = inline != null ? inline : value(args, ++i, name);
+                    vhostSockDir = Path.of(v).toAbsolutePath();
+                    if (!Files.isDirectory(vhostSockDir)) {
+                        throw new UsageException("invalid value for " + name + ": '" + v + "' is not a directory");
+                    }
+                }
                 case "--idle-mode" -> {
                     String v = inline != null ? inline : value(args, ++i, name);
                     idle = switch (v) {
@@ -127,10 +149,14 @@ public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, bool
                         : "unexpected argument: '" + a + "'");
             }
         }
+        if (noHuge && iova == IovaMode.PA) {
+            throw new UsageException("--iova-mode pa needs hugepages: --no-huge memory has no fixed physical addresses");
+        }
         if (noHuge && hugeDir != null) {
             throw new UsageException("--huge-dir and --no-huge exclude each other");
         }
-        return new UstordOptions(mask, config, socket, wait, mem, hugeDir, noHuge, List.copyOf(flags), idle, help);
+        return new UstordOptions(mask, config, socket, wait, mem, hugeDir, noHuge, List.copyOf(flags), idle, help, iova,
+                vhostSockDir);
     }
 
     private static void noValue(String name, String inline) throws UsageException {

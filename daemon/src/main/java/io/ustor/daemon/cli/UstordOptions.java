@@ -23,7 +23,8 @@ public record UstordOptions(CoreMask coreMask, Path config, Path rpcSocket, bool
               -m, --cpumask MASK        reactor cores: hex mask (0x3) or list ([0,1], [0-3]); default 0x1
               -c, --json FILE           JSON config (SPDK format) to load at start (also --config);
                                         without it, and without --wait-for-rpc, the built-in default config
-                                        (a 64 MiB RAM bdev Malloc0 with 512 B blocks)
+                                        (a 64 MiB RAM bdev Malloc0 with 512 B blocks, exported over iSCSI
+                                        as iqn.2026-11.io.ustor:malloc0 on 127.0.0.1:3260)
               -r, --rpc-socket PATH     JSON-RPC Unix socket; default /var/tmp/ustor.sock
                   --wait-for-rpc        wait for framework_start_init over RPC before initialising
               -s, --mem-size SIZE       DMA memory to reserve, in MiB (or with a K/M/G suffix); default: on demand

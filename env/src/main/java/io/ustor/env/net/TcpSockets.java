@@ -4,6 +4,7 @@ import io.ustor.env.Errno;
 import io.ustor.env.Libc;
 import io.ustor.env.NativeException;
 import io.ustor.env.Posix;
+import io.ustor.env.internal.SocketCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -31,16 +32,6 @@ public final class TcpSockets {
     static final int SOCK_STREAM = 1, SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000;
     static final int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
 
-    private static final MethodHandle SOCKET = Libc.capturingErrno("socket",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BIND = Libc.capturingErrno("bind",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LISTEN = Libc.capturingErrno("listen",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ACCEPT4 = Libc.capturingErrno("accept4",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle CONNECT = Libc.capturingErrno("connect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SETSOCKOPT = Libc.capturingErrno("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKOPT = Libc.capturingErrno("getsockopt",
@@ -49,8 +40,6 @@ public final class TcpSockets {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETPEERNAME = Libc.capturingErrno("getpeername",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SHUTDOWN = Libc.capturingErrno("shutdown",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     // Buffer pointers are passed as integers (address + offset): no slice per call.
     private static final MethodHandle RECV = Libc.capturingErrno("recv",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
@@ -70,51 +59,39 @@ public final class TcpSockets {
      */
     public static int listen(InetSocketAddress address, int backlog) {
         boolean v6 = address.getAddress() instanceof java.net.Inet6Address;
-        int fd = socket(v6 ? SocketAddresses.AF_INET6 : SocketAddresses.AF_INET);
-        try {
-            setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-            if (v6) {
-                setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
-            }
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment sa = arena.allocate(SocketAddresses.STORAGE_SIZE, 8);
-                int len = SocketAddresses.write(address, sa);
-                MemorySegment capture = Errno.threadCapture();
-                int rc = (int) BIND.invokeExact(capture, fd, sa, len);
-                if (rc < 0) {
-                    throw new NativeException("bind(" + address + ")", Errno.get(capture));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SocketAddresses.STORAGE_SIZE, 8);
+            int len = SocketAddresses.write(address, sa);
+            int fd = socket(v6 ? SocketAddresses.AF_INET6 : SocketAddresses.AF_INET);
+            try {
+                setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+                if (v6) {
+                    setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
                 }
-                rc = (int) LISTEN.invokeExact(capture, fd, backlog);
-                if (rc < 0) {
-                    throw new NativeException("listen(" + address + ", " + backlog + ")", Errno.get(capture));
-                }
+            } catch (RuntimeException e) {
+                Posix.closeRaw(fd);
+                throw e;
             }
+            SocketCalls.bindAndListen(fd, sa, len, backlog, address.toString());
             return fd;
-        } catch (Throwable t) {
-            Posix.closeRaw(fd);
-            throw rethrow(t, "listen " + address);
         }
     }
 
     /** A blocking TCP connection to {@code address} (tests and tools; a reactor connects non-blocking instead). */
     public static int connect(InetSocketAddress address) {
         boolean v6 = address.getAddress() instanceof java.net.Inet6Address;
-        int fd = socket(v6 ? SocketAddresses.AF_INET6 : SocketAddresses.AF_INET);
-        try {
-            setBlocking(fd, true);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment sa = arena.allocate(SocketAddresses.STORAGE_SIZE, 8);
-                int len = SocketAddresses.write(address, sa);
-                MemorySegment capture = Errno.threadCapture();
-                int rc = (int) CONNECT.invokeExact(capture, fd, sa, len);
-                if (rc < 0) {
-                    throw new NativeException("connect(" + address + ")", Errno.get(capture));
-                }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SocketAddresses.STORAGE_SIZE, 8);
+            int len = SocketAddresses.write(address, sa);
+            int fd = socket(v6 ? SocketAddresses.AF_INET6 : SocketAddresses.AF_INET);
+            try {
+                setBlocking(fd, true);
+            } catch (RuntimeException e) {
+                Posix.closeRaw(fd);
+                throw e;
             }
+            SocketCalls.connect(fd, sa, len, address.toString());
             return fd;
-        } catch (Throwable t) {
-            Posix.closeRaw(fd);
-            throw rethrow(t, "connect " + address);
         }
     }
 
@@ -123,13 +100,7 @@ public final class TcpSockets {
      * another -errno. Allocation-free.
      */
     public static int acceptRaw(int listenFd) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int fd = (int) ACCEPT4.invokeExact(capture, listenFd, 0L, 0L, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            return fd < 0 ? -Errno.get(capture) : fd;
-        } catch (Throwable t) {
-            throw new IllegalStateException("accept4", t);
-        }
+        return SocketCalls.accept4Raw(listenFd, SOCK_NONBLOCK | SOCK_CLOEXEC);
     }
 
     /** recv into {@code buf[offset, offset+length)}: bytes received, 0 when the peer closed, or -errno (-EAGAIN). */
@@ -227,8 +198,7 @@ public final class TcpSockets {
 
     /** Sets or clears O_NONBLOCK. */
     public static void setBlocking(int fd, boolean blocking) {
-        int flags = Fcntl.getFlags(fd);
-        Fcntl.setFlags(fd, blocking ? flags & ~Posix.O_NONBLOCK : flags | Posix.O_NONBLOCK);
+        SocketCalls.setBlocking(fd, blocking);
     }
 
     /** The local address of a socket (getsockname): the portal a connection arrived on. */
@@ -243,13 +213,7 @@ public final class TcpSockets {
 
     /** shutdown(2): 0 or -errno. */
     public static int shutdownRaw(int fd, int how) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int rc = (int) SHUTDOWN.invokeExact(capture, fd, how);
-            return rc < 0 ? -Errno.get(capture) : 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException("shutdown", t);
-        }
+        return SocketCalls.shutdownRaw(fd, how);
     }
 
     /** close(2): 0 or -errno. */
@@ -274,17 +238,8 @@ public final class TcpSockets {
     }
 
     private static int socket(int family) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int fd = (int) SOCKET.invokeExact(capture, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fd < 0) {
-                throw new NativeException("socket(" + (family == SocketAddresses.AF_INET ? "AF_INET" : "AF_INET6")
-                        + ", SOCK_STREAM)", Errno.get(capture));
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t, "socket");
-        }
+        return SocketCalls.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                "socket(" + (family == SocketAddresses.AF_INET ? "AF_INET" : "AF_INET6") + ", SOCK_STREAM)");
     }
 
     private static void checkBounds(MemorySegment buf, long offset, long length) {
@@ -297,13 +252,7 @@ public final class TcpSockets {
     }
 
     private static RuntimeException rethrow(Throwable t, String what) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(what, t);
+        return SocketCalls.rethrow(t, what);
     }
 
     /** Per-thread scratch for option values. */

@@ -4,6 +4,7 @@ import io.ustor.env.Errno;
 import io.ustor.env.Libc;
 import io.ustor.env.NativeException;
 import io.ustor.env.Posix;
+import io.ustor.env.internal.SocketCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -27,24 +28,9 @@ public final class UnixSockets {
     public static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
     /** sizeof(struct sockaddr_un) and of its sun_path. */
     static final int SOCKADDR_UN_SIZE = 110, SUN_PATH_MAX = 108;
-    private static final int F_GETFL = 3, F_SETFL = 4;
 
-    private static final MethodHandle SOCKET = Libc.capturingErrno("socket",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BIND = Libc.capturingErrno("bind",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LISTEN = Libc.capturingErrno("listen",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ACCEPT4 = Libc.capturingErrno("accept4",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle CONNECT = Libc.capturingErrno("connect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SHUTDOWN = Libc.capturingErrno("shutdown",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SOCKETPAIR = Libc.capturingErrno("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle FCNTL = Libc.capturingErrnoVariadic("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
 
     private UnixSockets() {
     }
@@ -59,39 +45,21 @@ public final class UnixSockets {
         if (java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && isSocketFile(path)) {
             Posix.unlink(path.toString());
         }
-        int fd = socket(nonBlocking);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = address(arena, path);
-            MemorySegment capture = Errno.threadCapture();
-            int rc = (int) BIND.invokeExact(capture, fd, sa, (int) sa.byteSize());
-            if (rc < 0) {
-                throw new NativeException("bind(AF_UNIX " + path + ")", Errno.get(capture));
-            }
-            rc = (int) LISTEN.invokeExact(capture, fd, backlog);
-            if (rc < 0) {
-                throw new NativeException("listen(AF_UNIX " + path + ", " + backlog + ")", Errno.get(capture));
-            }
+            int fd = socket(nonBlocking);
+            SocketCalls.bindAndListen(fd, sa, (int) sa.byteSize(), backlog, "AF_UNIX " + path);
             return fd;
-        } catch (Throwable t) {
-            Posix.closeRaw(fd);
-            throw rethrow(t, "listen " + path);
         }
     }
 
     /** A blocking connection to the socket at {@code path}. */
     public static int connect(Path path) {
-        int fd = socket(false);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sa = address(arena, path);
-            MemorySegment capture = Errno.threadCapture();
-            int rc = (int) CONNECT.invokeExact(capture, fd, sa, (int) sa.byteSize());
-            if (rc < 0) {
-                throw new NativeException("connect(AF_UNIX " + path + ")", Errno.get(capture));
-            }
+            int fd = socket(false);
+            SocketCalls.connect(fd, sa, (int) sa.byteSize(), "AF_UNIX " + path);
             return fd;
-        } catch (Throwable t) {
-            Posix.closeRaw(fd);
-            throw rethrow(t, "connect " + path);
         }
     }
 
@@ -115,43 +83,17 @@ public final class UnixSockets {
      * pending on a non-blocking listener, or another -errno. Allocation-free.
      */
     public static int acceptRaw(int listenFd, boolean nonBlocking) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int fd = (int) ACCEPT4.invokeExact(capture, listenFd, 0L, 0L, SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0));
-            return fd < 0 ? -Errno.get(capture) : fd;
-        } catch (Throwable t) {
-            throw new IllegalStateException("accept4", t);
-        }
+        return SocketCalls.accept4Raw(listenFd, SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0));
     }
 
     /** shutdown(2): 0 or -errno. Wakes a thread blocked reading the socket (it reads end of stream). */
     public static int shutdownRaw(int fd, int how) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int rc = (int) SHUTDOWN.invokeExact(capture, fd, how);
-            return rc < 0 ? -Errno.get(capture) : 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException("shutdown", t);
-        }
+        return SocketCalls.shutdownRaw(fd, how);
     }
 
     /** Sets or clears O_NONBLOCK. */
     public static void setBlocking(int fd, boolean blocking) {
-        int flags = fcntl(fd, F_GETFL, 0);
-        fcntl(fd, F_SETFL, blocking ? flags & ~Posix.O_NONBLOCK : flags | Posix.O_NONBLOCK);
-    }
-
-    private static int fcntl(int fd, int cmd, int arg) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int rc = (int) FCNTL.invokeExact(capture, fd, cmd, arg);
-            if (rc < 0) {
-                throw new NativeException("fcntl(fd " + fd + ", " + cmd + ")", Errno.get(capture));
-            }
-            return rc;
-        } catch (Throwable t) {
-            throw rethrow(t, "fcntl");
-        }
+        SocketCalls.setBlocking(fd, blocking);
     }
 
     private static boolean isSocketFile(Path path) {
@@ -164,16 +106,8 @@ public final class UnixSockets {
     }
 
     private static int socket(boolean nonBlocking) {
-        try {
-            MemorySegment capture = Errno.threadCapture();
-            int fd = (int) SOCKET.invokeExact(capture, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), 0);
-            if (fd < 0) {
-                throw new NativeException("socket(AF_UNIX, SOCK_STREAM)", Errno.get(capture));
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t, "socket");
-        }
+        return SocketCalls.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0),
+                "socket(AF_UNIX, SOCK_STREAM)");
     }
 
     /** A struct sockaddr_un for {@code path}, sized to the path (family + bytes + NUL). */
@@ -190,12 +124,6 @@ public final class UnixSockets {
     }
 
     static RuntimeException rethrow(Throwable t, String what) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(what, t);
+        return SocketCalls.rethrow(t, what);
     }
 }

@@ -125,6 +125,15 @@ public final class BdevChannel {
     /** Validates and submits a data request (READ, WRITE, COMPARE): one buffer, or iovs[0..iovCount). */
     int submitData(IoType type, MemorySegment buf, MemorySegment[] iovs, int iovCount, long offsetBlocks,
                    long numBlocks, BdevIoCallback cb, Object cbArg) {
+        return submitData(type, buf, iovs, null, null, iovCount, offsetBlocks, numBlocks, cb, cbArg);
+    }
+
+    /**
+     * Validates and submits a data request from {@code buf}, or from pieces {@code iovs[i]} starting at
+     * {@code iovOffsets[i]} for {@code iovLengths[i]} bytes (whole segments when the two arrays are null).
+     */
+    int submitData(IoType type, MemorySegment buf, MemorySegment[] iovs, long[] iovOffsets, long[] iovLengths,
+                   int iovCount, long offsetBlocks, long numBlocks, BdevIoCallback cb, Object cbArg) {
         if (cb == null || numBlocks <= 0 || !inRange(offsetBlocks, numBlocks)) {
             return -Errno.EINVAL;
         }
@@ -137,7 +146,9 @@ public final class BdevChannel {
             if (buf.byteSize() < bytes || (align > 1 && (buf.address() & (align - 1)) != 0)) {
                 return -Errno.EINVAL;
             }
-        } else if (iovs == null || iovCount <= 0 || iovCount > iovs.length || !iovsCover(iovs, iovCount, bytes, align)) {
+        } else if (iovs == null || iovCount <= 0 || iovCount > iovs.length
+                || (iovOffsets == null ? !iovsCover(iovs, iovCount, bytes, align)
+                : !piecesCover(iovs, iovOffsets, iovLengths, iovCount, bytes, align))) {
             return -Errno.EINVAL;
         }
         BdevIo io = take();
@@ -150,9 +161,9 @@ public final class BdevChannel {
         } else {
             long left = bytes;
             for (int i = 0; left > 0; i++) {
-                long n = Math.min(iovs[i].byteSize(), left);
+                long n = Math.min(iovOffsets == null ? iovs[i].byteSize() : iovLengths[i], left);
                 if (n > 0) {
-                    io.addIov(iovs[i], 0, n);
+                    io.addIov(iovs[i], iovOffsets == null ? 0 : iovOffsets[i], n);
                     left -= n;
                 }
             }
@@ -215,6 +226,28 @@ public final class BdevChannel {
     private boolean inRange(long offsetBlocks, long numBlocks) {
         long end = offsetBlocks + numBlocks;
         return offsetBlocks >= 0 && end >= offsetBlocks && end <= bdev.numBlocks();
+    }
+
+    private static boolean piecesCover(MemorySegment[] iovs, long[] offsets, long[] lengths, int iovCount, long bytes,
+                                       int align) {
+        if (lengths == null || offsets.length < iovCount || lengths.length < iovCount) {
+            return false;
+        }
+        long total = 0;
+        for (int i = 0; i < iovCount && total < bytes; i++) {
+            MemorySegment s = iovs[i];
+            long off = offsets[i];
+            long len = lengths[i];
+            if (s == null || off < 0 || len < 0 || off > s.byteSize() || len > s.byteSize() - off) {
+                return false;
+            }
+            long n = Math.min(len, bytes - total);
+            if (align > 1 && n > 0 && (((s.address() + off) & (align - 1)) != 0 || (n & (align - 1)) != 0)) {
+                return false;
+            }
+            total += n;
+        }
+        return total >= bytes;
     }
 
     private static boolean iovsCover(MemorySegment[] iovs, int iovCount, long bytes, int align) {
@@ -326,6 +359,7 @@ public final class BdevChannel {
             long n = childBlocks(p);
             c.init(p.zeroEmulation ? IoType.WRITE : p.type, p.splitNextBlock, n, null, null);
             c.parent = p;
+            c.startNanos = p.startNanos;
             long bytes = n * blockSize;
             if (p.zeroEmulation) {
                 c.addIov(zeroBuffer, 0, bytes);

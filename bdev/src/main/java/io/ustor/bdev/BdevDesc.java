@@ -99,6 +99,43 @@ public final class BdevDesc implements AutoCloseable {
         return ch.submitData(IoType.READ, null, iovs, iovCount, offsetBlocks, numBlocks, cb, cbArg);
     }
 
+    /**
+     * Reads into pieces of segments: piece {@code i} is {@code iovLengths[i]} bytes of {@code iovs[i]} from
+     * {@code iovOffsets[i]} (for callers whose pieces live inside bigger segments, such as guest memory or another
+     * request's buffers, without slicing per I/O). The arrays are not kept; their segments must live until completion.
+     */
+    public int readv(BdevChannel ch, MemorySegment[] iovs, long[] iovOffsets, long[] iovLengths, int iovCount,
+                     long offsetBlocks, long numBlocks, BdevIoCallback cb, Object cbArg) {
+        if (ch.bdev != bdev || iovOffsets == null) {
+            return -Errno.EINVAL;
+        }
+        return ch.submitData(IoType.READ, null, iovs, iovOffsets, iovLengths, iovCount, offsetBlocks, numBlocks, cb,
+                cbArg);
+    }
+
+    /** Writes from pieces of segments, as {@link #readv(BdevChannel, MemorySegment[], long[], long[], int, long, long, BdevIoCallback, Object)}. */
+    public int writev(BdevChannel ch, MemorySegment[] iovs, long[] iovOffsets, long[] iovLengths, int iovCount,
+                      long offsetBlocks, long numBlocks, BdevIoCallback cb, Object cbArg) {
+        if (!writable) {
+            return -Errno.EBADF;
+        }
+        if (ch.bdev != bdev || iovOffsets == null) {
+            return -Errno.EINVAL;
+        }
+        return ch.submitData(IoType.WRITE, null, iovs, iovOffsets, iovLengths, iovCount, offsetBlocks, numBlocks, cb,
+                cbArg);
+    }
+
+    /** Compares the blocks with pieces of segments; see the piece form of readv. */
+    public int comparev(BdevChannel ch, MemorySegment[] iovs, long[] iovOffsets, long[] iovLengths, int iovCount,
+                        long offsetBlocks, long numBlocks, BdevIoCallback cb, Object cbArg) {
+        if (ch.bdev != bdev || iovOffsets == null) {
+            return -Errno.EINVAL;
+        }
+        return ch.submitData(IoType.COMPARE, null, iovs, iovOffsets, iovLengths, iovCount, offsetBlocks, numBlocks, cb,
+                cbArg);
+    }
+
     public int write(BdevChannel ch, MemorySegment buf, long offsetBlocks, long numBlocks, BdevIoCallback cb, Object cbArg) {
         if (!writable) {
             return -Errno.EBADF;

@@ -94,6 +94,11 @@ public final class BdevIo {
         return numBlocks * channel.bdev.blockSize();
     }
 
+    /** When the user submitted the io (a piece of a split io: its parent), on the reactor's loop clock (ns). */
+    public long submittedNanos() {
+        return startNanos;
+    }
+
     /** The argument given with the callback. */
     public Object cbArg() {
         return cbArg;
@@ -121,6 +126,19 @@ public final class BdevIo {
     /** Bytes in piece {@code i}. */
     public long iovLength(int i) {
         return iovLengths[i];
+    }
+
+    /**
+     * Where each piece starts in its segment (valid up to {@link #iovCount()}), for passing the pieces on with
+     * {@link BdevDesc#readv(BdevChannel, MemorySegment[], long[], long[], int, long, long, BdevIoCallback, Object)}.
+     */
+    public long[] iovOffsets() {
+        return iovOffsets;
+    }
+
+    /** Bytes of each piece (valid up to {@link #iovCount()}). */
+    public long[] iovLengths() {
+        return iovLengths;
     }
 
     /** Native address of piece {@code i} (for a module that hands addresses to the kernel or a device). */

@@ -129,6 +129,36 @@ class UstorRuntimeTest {
     }
 
     @Test
+    void delayBdevMethodsWithSpdksParameters() throws Exception {
+        rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Slow\", \"num_blocks\": 64, \"block_size\": 512}"));
+        JsonNode name = rt.rpc().callAndWait("bdev_delay_create", json("""
+                {"base_bdev_name": "Slow", "name": "Delay0", "avg_read_latency": 100, "p99_read_latency": 200,
+                 "avg_write_latency": 300, "p99_write_latency": 400}"""));
+        assertEquals("Delay0", name.asText());
+        JsonNode d = rt.rpc().callAndWait("bdev_get_bdevs", json("{\"name\": \"Delay0\"}")).get(0);
+        assertEquals(64, d.get("num_blocks").asLong());
+        assertEquals("Slow", d.get("driver_specific").get("delay").get("base_bdev_name").asText());
+        assertTrue(rt.rpc().callAndWait("bdev_delay_update_latency", json("""
+                {"delay_bdev_name": "Delay0", "latency_type": "p99_write", "latency_us": 900}""")).asBoolean());
+        RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_delay_update_latency",
+                json("{\"delay_bdev_name\": \"Delay0\", \"latency_type\": \"p50\", \"latency_us\": 1}")));
+        assertEquals(RpcException.INVALID_PARAMS, e.code(), e.getMessage());
+        e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_delay_create", json("""
+                {"base_bdev_name": "Slow", "name": "Delay1", "avg_read_latency": 1, "p99_read_latency": 1,
+                 "avg_write_latency": 1, "p99_write_latency": 1}""")));
+        assertEquals(-1, e.code(), "the base is claimed: " + e.getMessage());
+
+        String saved = rt.rpc().callAndWait("save_config", json("{}")).toString();
+        assertTrue(saved.contains("\"method\":\"bdev_delay_create\""), saved);
+        assertTrue(saved.contains("\"p99_write_latency\":900"), saved);
+        assertTrue(saved.indexOf("\"name\":\"Slow\"") < saved.indexOf("\"name\":\"Delay0\""),
+                "the base is created before the delay bdev: " + saved);
+
+        assertTrue(rt.rpc().callAndWait("bdev_delay_delete", json("{\"name\": \"Delay0\"}")).asBoolean());
+        assertFalse(rt.bdevs().lookup("Slow").claimed());
+    }
+
+    @Test
     void getBdevsWaitsForABdevThatAppears() throws Exception {
         var pending = rt.rpc().call("bdev_get_bdevs", json("{\"name\": \"Late\", \"timeout\": 60000}"));
         rt.rpc().callAndWait("bdev_null_create", json("{\"name\": \"Late\", \"num_blocks\": 8, \"block_size\": 512}"));

@@ -4,6 +4,8 @@ import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.IoStats;
+import io.ustor.bdev.delay.DelayBdev;
+import io.ustor.bdev.delay.DelayLatencies;
 import io.ustor.bdev.malloc.MallocBdev;
 import io.ustor.bdev.nullbdev.NullBdev;
 import io.ustor.env.DmaMemory;
@@ -24,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The bdev methods, with SPDK's names and parameters: bdev_get_bdevs, bdev_get_iostat, bdev_wait_for_examine,
- * bdev_malloc_create/delete, bdev_null_create/delete, bdev_aio_create/delete. They run on the RPC worker; creating
+ * bdev_malloc_create/delete, bdev_null_create/delete, bdev_aio_create/delete, bdev_delay_create/delete/update_latency.
+ * They run on the RPC worker; creating
  * a bdev allocates and registers it there (no reactor involved), deleting returns the registry's future, which
  * completes once every reactor has released its channel.
  */
@@ -38,6 +41,9 @@ final class BdevRpcMethods {
             "preferred_unmap_granularity", "preferred_unmap_alignment");
     private static final Set<String> AIO_PARAMS = Set.of("name", "filename", "block_size", "readonly", "fallocate",
             "uuid", "nowait");
+    private static final Set<String> DELAY_PARAMS = Set.of("base_bdev_name", "name", "avg_read_latency",
+            "p99_read_latency", "avg_write_latency", "p99_write_latency", "uuid");
+    private static final Set<String> DELAY_UPDATE_PARAMS = Set.of("delay_bdev_name", "latency_type", "latency_us");
     private static final Set<String> NAME_ONLY = Set.of("name");
     private static final Set<String> GET_BDEVS_PARAMS = Set.of("name", "timeout");
     private static final Set<String> IOSTAT_PARAMS = Set.of("name", "names", "per_channel", "reset_mode");
@@ -61,6 +67,9 @@ final class BdevRpcMethods {
         r.register("bdev_null_delete", p -> delete(p, "null"));
         r.register("bdev_aio_create", this::aioCreate);
         r.register("bdev_aio_delete", p -> delete(p, "aio"));
+        r.register("bdev_delay_create", this::delayCreate);
+        r.register("bdev_delay_delete", p -> delete(p, "delay"));
+        r.register("bdev_delay_update_latency", this::delayUpdateLatency);
     }
 
     // ---- queries ----
@@ -227,6 +236,56 @@ final class BdevRpcMethods {
         checkFree(name, uuid);
         Bdev bdev = AioBdevs.create(name, filename, blockSize, readonly, fallocate, nowait, uuid);
         return registerOrFail(bdev);
+    }
+
+    // ---- delay ----
+
+    private Object delayCreate(RpcParams p) throws RpcException {
+        p.allowOnly(DELAY_PARAMS);
+        String base = p.requiredString("base_bdev_name");
+        String name = p.requiredString("name");
+        DelayLatencies latencies = latencies(() -> new DelayLatencies(p.requiredLong("avg_read_latency"),
+                p.requiredLong("p99_read_latency"), p.requiredLong("avg_write_latency"),
+                p.requiredLong("p99_write_latency")));
+        UUID uuid = p.optionalUuid("uuid");
+        checkFree(name, uuid);
+        DelayBdev bdev;
+        try {
+            bdev = DelayBdev.create(bdevs, name, base, latencies, uuid);
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        try {
+            bdevs.register(bdev);
+        } catch (BdevException e) {
+            bdev.releaseBase();
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        return bdev.name();
+    }
+
+    private Object delayUpdateLatency(RpcParams p) throws RpcException {
+        p.allowOnly(DELAY_UPDATE_PARAMS);
+        String name = p.requiredString("delay_bdev_name");
+        String type = p.requiredString("latency_type");
+        long us = p.requiredLong("latency_us");
+        if (!(bdevs.lookup(name) instanceof DelayBdev delay)) {
+            throw RpcException.errno(Errno.ENODEV, "delay bdev " + name + " not found");
+        }
+        delay.updateLatencies(latencies(() -> delay.latencies().with(type, us)));
+        return Boolean.TRUE;
+    }
+
+    private interface LatencySource {
+        DelayLatencies get() throws RpcException;
+    }
+
+    private static DelayLatencies latencies(LatencySource s) throws RpcException {
+        try {
+            return s.get();
+        } catch (BdevException e) {
+            throw RpcException.invalidParams(e.getMessage());
+        }
     }
 
     // ---- shared ----

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevRegistry;
+import io.ustor.bdev.delay.DelayBdev;
+import io.ustor.bdev.delay.DelayLatencies;
 import io.ustor.env.DmaMemory;
 import io.ustor.rpc.RpcRegistry;
 import io.ustor.rpc.Subsystem;
@@ -86,6 +88,21 @@ public final class BdevSubsystem implements Subsystem {
                 p = call.putObject("params");
                 p.put("name", b.name());
                 p.setAll(MAPPER.<ObjectNode>valueToTree(aio));
+                p.put("uuid", b.uuid().toString());
+            }
+            case "delay" -> {
+                if (!(b instanceof DelayBdev delay)) {
+                    return null;
+                }
+                DelayLatencies l = delay.latencies();
+                call.put("method", "bdev_delay_create");
+                p = call.putObject("params");
+                p.put("base_bdev_name", delay.base().name());
+                p.put("name", b.name());
+                p.put("avg_read_latency", l.avgReadUs());
+                p.put("p99_read_latency", l.p99ReadUs());
+                p.put("avg_write_latency", l.avgWriteUs());
+                p.put("p99_write_latency", l.p99WriteUs());
                 p.put("uuid", b.uuid().toString());
             }
             default -> {

@@ -106,6 +106,28 @@ final class CliMethods {
                 CliMethods::copy, Output.JSON);
         add(m, "bdev_aio_delete", "Delete an aio disk", new CliArgs()
                 .positional("name", Type.STRING, "aio bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_delay_create", "Add a delay bdev on existing bdev", new CliArgs()
+                        .requiredOption("-b", "--base-bdev-name", "base_bdev_name", Type.STRING,
+                                "Name of the existing bdev")
+                        .requiredOption("-d", "--name", "name", Type.STRING, "Name of the delay bdev")
+                        .requiredOption("-r", "--avg-read-latency", "avg_read_latency", Type.INT,
+                                "Average latency to apply before completing read ops (in microseconds)")
+                        .requiredOption("-t", "--nine-nine-read-latency", "p99_read_latency", Type.INT,
+                                "latency to apply to 1 in 100 read ops (in microseconds)")
+                        .requiredOption("-w", "--avg-write-latency", "avg_write_latency", Type.INT,
+                                "Average latency to apply before completing write ops (in microseconds)")
+                        .requiredOption("-n", "--nine-nine-write-latency", "p99_write_latency", Type.INT,
+                                "latency to apply to 1 in 100 write ops (in microseconds)")
+                        .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)"),
+                CliMethods::copy, Output.JSON);
+        add(m, "bdev_delay_delete", "Delete a delay bdev", new CliArgs()
+                .positional("name", Type.STRING, "delay bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_delay_update_latency", "Update one of the latency values for a given delay bdev", new CliArgs()
+                        .positional("delay_bdev_name", Type.STRING, "The name of the given delay bdev")
+                        .positional("latency_type", Type.STRING,
+                                "one of: avg_read, avg_write, p99_read, p99_write. No other values accepted.")
+                        .positional("latency_us", Type.INT, "new latency value (in microseconds)"),
+                CliMethods::copy, Output.NONE);
         addNvme(m);
         IscsiCliMethods.addTo(m);
         VhostCliMethods.addTo(m);

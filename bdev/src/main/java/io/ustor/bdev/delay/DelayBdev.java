@@ -1,0 +1,148 @@
+package io.ustor.bdev.delay;
+
+import io.ustor.bdev.Bdev;
+import io.ustor.bdev.BdevDesc;
+import io.ustor.bdev.BdevEventType;
+import io.ustor.bdev.BdevException;
+import io.ustor.bdev.BdevIo;
+import io.ustor.bdev.BdevRegistry;
+import io.ustor.bdev.IoType;
+import io.ustor.reactor.Reactor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * SPDK's delay bdev (bdev_delay_create): claims a base bdev and passes every request through to it, holding read and
+ * write completions back until their latency has passed since submission. When the base bdev goes away, so does
+ * this one.
+ */
+public final class DelayBdev extends Bdev {
+    private static final System.Logger LOG = System.getLogger(DelayBdev.class.getName());
+
+    private final Bdev base;
+    private final BdevDesc baseDesc;
+    private volatile DelayLatencies latencies;
+
+    private DelayBdev(String name, Bdev base, BdevDesc baseDesc, DelayLatencies latencies, UUID uuid) {
+        super(name, base.numBlocks(), base.blockSize(), uuid);
+        this.base = base;
+        this.baseDesc = baseDesc;
+        this.latencies = latencies;
+    }
+
+    /**
+     * Opens and claims {@code baseName} and makes the delay bdev over it; the caller registers it. Fails with ENODEV
+     * when there is no such base bdev, EPERM when another module has claimed it.
+     */
+    public static DelayBdev create(BdevRegistry registry, String name, String baseName, DelayLatencies latencies,
+                                   UUID uuidOrNull) {
+        Bdev base = registry.lookup(baseName);
+        if (base == null) {
+            throw new BdevException(io.ustor.env.Errno.ENODEV, "delay " + name + ": base bdev " + baseName + " not found");
+        }
+        DelayBdev[] self = new DelayBdev[1];
+        BdevDesc desc = registry.open(baseName, true, (type, d) -> {
+            if (type == BdevEventType.REMOVE && self[0] != null) {
+                LOG.log(System.Logger.Level.INFO, "bdev {0}: base bdev {1} is going away", name, baseName);
+                registry.unregister(name);
+            }
+        });
+        try {
+            desc.claim("delay");
+            self[0] = new DelayBdev(name, base, desc, latencies, uuidOrNull);
+            return self[0];
+        } catch (RuntimeException e) {
+            desc.close();
+            throw e;
+        }
+    }
+
+    /** Gives up the base bdev when this delay bdev was never registered (registration failed). */
+    public void releaseBase() {
+        baseDesc.close();
+    }
+
+    public Bdev base() {
+        return base;
+    }
+
+    public DelayLatencies latencies() {
+        return latencies;
+    }
+
+    /** bdev_delay_update_latency: applies to I/O submitted from now on. */
+    public void updateLatencies(DelayLatencies l) {
+        this.latencies = l;
+    }
+
+    @Override
+    public String productName() {
+        return "delay";
+    }
+
+    @Override
+    public String moduleName() {
+        return "delay";
+    }
+
+    @Override
+    public boolean supportsIoType(IoType type) {
+        return base.supportsIoType(type);
+    }
+
+    @Override
+    public int maxTransferBlocks() {
+        return base.maxTransferBlocks();
+    }
+
+    @Override
+    public int optimalIoBoundaryBlocks() {
+        return base.optimalIoBoundaryBlocks();
+    }
+
+    @Override
+    public int requiredAlignment() {
+        return base.requiredAlignment();
+    }
+
+    @Override
+    public boolean writeCache() {
+        return base.writeCache();
+    }
+
+    @Override
+    public Map<String, Object> driverSpecific() {
+        DelayLatencies l = latencies;
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("base_bdev_name", base.name());
+        d.put("avg_read_latency", l.avgReadUs());
+        d.put("p99_read_latency", l.p99ReadUs());
+        d.put("avg_write_latency", l.avgWriteUs());
+        d.put("p99_write_latency", l.p99WriteUs());
+        return Map.of("delay", d);
+    }
+
+    @Override
+    protected Object createChannel(Reactor reactor) {
+        return new DelayChannel(this, baseDesc, reactor);
+    }
+
+    @Override
+    protected void destroyChannel(Reactor reactor, Object moduleChannel) {
+        ((DelayChannel) moduleChannel).close();
+    }
+
+    @Override
+    protected void submit(Object moduleChannel, BdevIo io) {
+        ((DelayChannel) moduleChannel).submit(io);
+    }
+
+    @Override
+    protected CompletableFuture<Void> destruct() {
+        baseDesc.close();
+        return CompletableFuture.completedFuture(null);
+    }
+}

@@ -19,20 +19,24 @@ class HotPathAllocationTest {
         return THREADS.getCurrentThreadAllocatedBytes();
     }
 
+    private static final int ROUNDS = 10_000;
+
     /**
-     * Runs {@code body} in batches until a batch allocates nothing (the JIT has compiled it: interpreted FFM
-     * downcalls do allocate), at most 50 batches; returns what the last batch allocated.
+     * Runs {@code body} in batches of {@link #ROUNDS} until a batch allocates nothing (the JIT has compiled it:
+     * interpreted FFM downcalls do allocate), at most 200 batches; returns the least a batch allocated. On a loaded
+     * machine a batch can carry a few bytes that are not the body's (one was seen: 40 B per batch through 50 batches),
+     * so callers check for less than a byte per round: anything allocated per call shows up as at least that.
      */
     private static long allocationsOf(Runnable body) {
-        long bytes = -1;
-        for (int batch = 0; batch < 50 && bytes != 0; batch++) {
+        long least = Long.MAX_VALUE;
+        for (int batch = 0; batch < 200 && least != 0; batch++) {
             long before = allocatedBytes();
-            for (int i = 0; i < 10_000; i++) {
+            for (int i = 0; i < ROUNDS; i++) {
                 body.run();
             }
-            bytes = allocatedBytes() - before;
+            least = Math.min(least, allocatedBytes() - before);
         }
-        return bytes;
+        return least;
     }
 
     @Test
@@ -75,7 +79,7 @@ class HotPathAllocationTest {
                 }
                 sink[0] += cache.waits();
             });
-            assertEquals(0, bytes, "iobuf hot path allocated " + bytes + " bytes per 10000 rounds even when warm");
+            assertTrue(bytes < ROUNDS, "iobuf hot path allocated " + bytes + " bytes per " + ROUNDS + " rounds even when warm");
             assertTrue(sink[0] != 0);
             assertTrue(cache.largeStats().handoffs() > 0, "the waiter path ran");
             assertEquals(0, cache.buffersOut());
@@ -98,7 +102,7 @@ class HotPathAllocationTest {
                     Syscall.raw(Syscall.SYS_GETTID);
                     Clock.threadCpuNanos();
                 });
-                assertEquals(0, bytes, "allocated " + bytes + " bytes per 10000 rounds even when warm");
+                assertTrue(bytes < ROUNDS, "allocated " + bytes + " bytes per " + ROUNDS + " rounds even when warm");
             } finally {
                 Posix.close(fd);
             }

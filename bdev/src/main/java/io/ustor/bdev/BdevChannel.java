@@ -72,7 +72,8 @@ public final class BdevChannel {
         this.freeCount = poolSize;
         this.poolSize = poolSize;
         Poller p = this::poll;
-        this.poller = reactor.addPoller("bdev " + bdev.name() + " completions", p);
+        // Deferred completions and retries come only from this reactor's own submissions.
+        this.poller = reactor.addLocalPoller("bdev " + bdev.name() + " completions", p);
     }
 
     public Bdev bdev() {

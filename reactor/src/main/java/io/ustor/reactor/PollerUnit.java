@@ -33,6 +33,8 @@ final class PollerUnit implements PollerHandle {
     long nextDue;
     /** Interrupt pollers: the descriptor whose readability means work (-1: none). Reactor thread. */
     int interruptFd = -1;
+    /** Local pollers: work comes only from this reactor's own activity (see Reactor.addLocalPoller). */
+    boolean local;
     private int state;
     private long runCount, busyCount, busyNanos, idleNanos, exceptions;
 

@@ -249,6 +249,18 @@ public final class Reactor {
         return unit;
     }
 
+    /**
+     * Registers a poller whose work only ever comes from this reactor's own pollers and messages: completions it
+     * deferred, requests it parked for a retry. Such a poller finds work only in an iteration after one that was
+     * busy, so an ADAPTIVE reactor need not wake to run it: one whose other pollers are interrupt pollers still
+     * sleeps until an event. It runs every loop iteration like {@link #addPoller}. Call on this reactor's thread.
+     */
+    public PollerHandle addLocalPoller(String name, Poller poller) {
+        PollerUnit unit = (PollerUnit) addTimedPoller(name, poller, 0);
+        unit.local = true;
+        return unit;
+    }
+
     void unregisterPoller(PollerUnit unit) {
         if (isCurrent()) {
             if (unit.state() != PollerUnit.REMOVED) {
@@ -656,7 +668,13 @@ public final class Reactor {
                 fds[n++] = p.interruptFd;
             }
         }
-        sleepUntilEvent = n == active.length;
+        int local = 0;
+        for (PollerUnit p : active) {
+            if (p.local) {
+                local++;
+            }
+        }
+        sleepUntilEvent = n + local == active.length;
         sleepSet = new SleepSet(wakeFd.fd(), fds);
     }
 
@@ -691,7 +709,9 @@ public final class Reactor {
             Thread.onSpinWait();
             return now;
         }
-        if (idleFor < YIELD_NANOS) {
+        if (idleFor < YIELD_NANOS && !sleepUntilEvent) {
+            // Yield rather than sleep while a poller needs ticks; when only events can make work, ppoll at once:
+            // it wakes on them, and yielding would burn the core for nothing.
             Thread.yield();
             return now;
         }

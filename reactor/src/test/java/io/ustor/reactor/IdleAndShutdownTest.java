@@ -87,7 +87,20 @@ class IdleAndShutdownTest {
                 Reactors.await("event seen by the poller", () -> events.get() == expected);
                 Thread.sleep(20);
             }
-            // A plain poller added next to it brings back the periodic tick.
+            // A local poller (work only from this reactor's own activity) keeps the event sleep...
+            AtomicLong localRuns = new AtomicLong();
+            on(r, () -> r.addLocalPoller("local", () -> {
+                localRuns.incrementAndGet();
+                return 0;
+            }));
+            Thread.sleep(100);
+            long beforeLocal = r.stats().sleeps();
+            Thread.sleep(300);
+            assertTrue(r.stats().sleeps() - beforeLocal < 20, "a local poller needs no tick");
+            event.signal();
+            long runsBefore = localRuns.get();
+            Reactors.await("the local poller runs in the iteration the event wakes", () -> localRuns.get() > runsBefore);
+            // ...a plain poller added next to it brings back the periodic tick.
             on(r, () -> r.addPoller("plain", () -> 0));
             Thread.sleep(100);
             long before = r.stats().sleeps();

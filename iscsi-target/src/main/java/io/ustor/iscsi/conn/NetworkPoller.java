@@ -21,6 +21,8 @@ public final class NetworkPoller implements Poller {
     private final TargetContext ctx;
     private final Epoll epoll = Epoll.create(64);
     private IscsiConnection[] conns = new IscsiConnection[16];
+    /** Per slot: EPOLLOUT is in the connection's interest set (it has output the socket did not take). */
+    private boolean[] wantsOut = new boolean[16];
     private int count;
     private PollerHandle handle;
 
@@ -57,10 +59,12 @@ public final class NetworkPoller implements Poller {
             if (slot < 0) {
                 if (count == conns.length) {
                     conns = Arrays.copyOf(conns, count * 2);
+                    wantsOut = Arrays.copyOf(wantsOut, count * 2);
                 }
                 slot = count++;
             }
             conns[slot] = c;
+            wantsOut[slot] = false;
             c.setEpollToken(slot);
             epoll.add(fd, Epoll.EPOLLIN | Epoll.EPOLLRDHUP, slot);
             ctx.connectionOpened(c);
@@ -95,9 +99,24 @@ public final class NetworkPoller implements Poller {
             IscsiConnection c = conns[i];
             if (c != null && c.needsService()) {
                 work += c.flush();
+                watchWritable(i, c);
+            } else if (wantsOut[i] && c != null) {
+                watchWritable(i, c);
             }
         }
         return work;
+    }
+
+    /**
+     * Asks epoll for EPOLLOUT while a connection still has work after a flush (mostly: output the socket did not
+     * take), so an ADAPTIVE reactor sleeping on the epoll set wakes when the peer reads, instead of on a tick.
+     */
+    private void watchWritable(int slot, IscsiConnection c) {
+        boolean want = !c.isClosed() && c.needsService();
+        if (want != wantsOut[slot]) {
+            wantsOut[slot] = want;
+            epoll.modifyRaw(c.fd(), Epoll.EPOLLIN | Epoll.EPOLLRDHUP | (want ? Epoll.EPOLLOUT : 0), slot);
+        }
     }
 
     /** Closes every connection (target shutdown), on this reactor. */

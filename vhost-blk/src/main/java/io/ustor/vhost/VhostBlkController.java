@@ -45,7 +45,7 @@ public final class VhostBlkController implements AutoCloseable {
         this.desc = desc;
         Bdev b = desc.bdev();
         this.device = new VhostSession.Device(options.ctrlr(), desc, options.readOnly(), options.maxQueues(),
-                List.copyOf(reactors), features(b, options.readOnly()), config(b, options));
+                List.copyOf(reactors), features(b, options.readOnly(), options.packedRing()), config(b, options));
         this.stopEvent = EventFd.create(true);
         try {
             this.listenFd = UnixSockets.listen(options.socketPath(), 1, true);
@@ -60,9 +60,6 @@ public final class VhostBlkController implements AutoCloseable {
      * Opens the bdev (read-only when {@code readOnly}), listens on {@code socketDir/ctrlr} and starts serving.
      */
     public static VhostBlkController create(VhostBlkOptions options, BdevRegistry bdevs) {
-        if (options.packedRing()) {
-            throw new UnsupportedOperationException("vhost " + options.ctrlr() + ": packed rings are not implemented; use split rings");
-        }
         List<Reactor> reactors = new ArrayList<>();
         for (Reactor r : bdevs.reactors().reactors()) {
             if (options.cpumask() == null || options.cpumask().contains(r.core())) {
@@ -89,10 +86,14 @@ public final class VhostBlkController implements AutoCloseable {
         }
     }
 
-    static long features(Bdev b, boolean readOnly) {
+    /** Device features offered: VHOST_F_LOG_ALL always (live migration), the packed ring when configured. */
+    static long features(Bdev b, boolean readOnly, boolean packedRing) {
         long f = (1L << Virtio.F_VERSION_1) | (1L << Virtio.F_INDIRECT_DESC) | (1L << Virtio.F_EVENT_IDX)
                 | (1L << Virtio.BLK_F_SEG_MAX) | (1L << Virtio.BLK_F_BLK_SIZE) | (1L << Virtio.BLK_F_TOPOLOGY)
-                | (1L << Virtio.BLK_F_MQ) | (1L << Virtio.BLK_F_FLUSH);
+                | (1L << Virtio.BLK_F_MQ) | (1L << Virtio.BLK_F_FLUSH) | (1L << Virtio.F_LOG_ALL);
+        if (packedRing) {
+            f |= 1L << Virtio.F_RING_PACKED;
+        }
         if (readOnly) {
             f |= 1L << Virtio.BLK_F_RO;
         } else {

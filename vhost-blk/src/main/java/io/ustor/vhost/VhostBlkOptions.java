@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * @param devName    the bdev to serve
  * @param cpumask    reactors that may run its queues (null: all)
  * @param readOnly   offer VIRTIO_BLK_F_RO and fail writes
- * @param packedRing SPDK's packed_ring option; this target implements split rings only and rejects true
+ * @param packedRing SPDK's packed_ring option: offer VIRTIO_F_RING_PACKED (the driver may still choose split)
  * @param maxQueues  queues offered (GET_QUEUE_NUM / num_queues)
  */
 public record VhostBlkOptions(String ctrlr, Path socketDir, String devName, CoreMask cpumask, boolean readOnly,
@@ -42,6 +42,10 @@ public record VhostBlkOptions(String ctrlr, Path socketDir, String devName, Core
 
     public VhostBlkOptions withMaxQueues(int n) {
         return new VhostBlkOptions(ctrlr, socketDir, devName, cpumask, readOnly, packedRing, n);
+    }
+
+    public VhostBlkOptions withPackedRing(boolean packed) {
+        return new VhostBlkOptions(ctrlr, socketDir, devName, cpumask, readOnly, packed, maxQueues);
     }
 
     public Path socketPath() {

@@ -79,9 +79,6 @@ public final class VhostBlkSubsystem implements Subsystem {
         if (!transport.equals("vhost_user_blk")) {
             throw RpcException.invalidParams("transport " + transport + " is not supported (only vhost_user_blk)");
         }
-        if (p.optionalBool("packed_ring", false)) {
-            throw RpcException.errno(Errno.EOPNOTSUPP, "vhost " + ctrlr + ": packed_ring (this target implements split rings)");
-        }
         if (controllers.containsKey(ctrlr)) {
             throw RpcException.errno(Errno.EEXIST, "vhost controller " + ctrlr + " already exists");
         }
@@ -101,7 +98,8 @@ public final class VhostBlkSubsystem implements Subsystem {
         }
         VhostBlkOptions o;
         try {
-            o = new VhostBlkOptions(ctrlr, socketDir(), dev, mask, p.optionalBool("readonly", false), false,
+            o = new VhostBlkOptions(ctrlr, socketDir(), dev, mask, p.optionalBool("readonly", false),
+                    p.optionalBool("packed_ring", false),
                     VhostBlkOptions.DEFAULT_MAX_QUEUES);
         } catch (IllegalArgumentException e) {
             throw RpcException.invalidParams(e.getMessage());
@@ -226,7 +224,7 @@ public final class VhostBlkSubsystem implements Subsystem {
             if (c.options().cpumask() != null) {
                 params.put("cpumask", c.options().cpumask().toString());
             }
-            params.put("readonly", c.options().readOnly()).put("packed_ring", false);
+            params.put("readonly", c.options().readOnly()).put("packed_ring", c.options().packedRing());
             out.add(call("vhost_create_blk_controller", params));
         }
         return out;

@@ -7,7 +7,7 @@ import io.ustor.env.Errno;
 import io.ustor.reactor.Poller;
 import io.ustor.reactor.PollerHandle;
 import io.ustor.reactor.Reactor;
-import io.ustor.vhost.client.DriverQueue;
+import io.ustor.vhost.client.VirtqueueDriver;
 import io.ustor.vhost.client.VhostUserClient;
 import io.ustor.vhost.virtio.BlkConfig;
 import io.ustor.vhost.virtio.Virtio;
@@ -100,7 +100,7 @@ public final class VirtioUserBlkBdev extends Bdev {
 
     @Override
     public int maxTransferBlocks() {
-        return client.queue(0).bounceBytes() / blockSize();
+        return client.ring(0).bounceBytes() / blockSize();
     }
 
     @Override
@@ -109,7 +109,8 @@ public final class VirtioUserBlkBdev extends Bdev {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("socket", client.path().toString());
         v.put("num_queues", client.queueCount());
-        v.put("queue_size", client.queue(0).size());
+        v.put("queue_size", client.ring(0).size());
+        v.put("packed_ring", client.packed());
         v.put("features", "0x" + Long.toHexString(features));
         m.put("virtio", v);
         return m;
@@ -117,11 +118,11 @@ public final class VirtioUserBlkBdev extends Bdev {
 
     /** A queue and its poller, one per reactor. */
     private static final class Channel implements Poller {
-        final DriverQueue queue;
+        final VirtqueueDriver queue;
         final int blockSize;
         PollerHandle poller;
 
-        Channel(DriverQueue queue, int blockSize) {
+        Channel(VirtqueueDriver queue, int blockSize) {
             this.queue = queue;
             this.blockSize = blockSize;
         }
@@ -148,7 +149,7 @@ public final class VirtioUserBlkBdev extends Bdev {
             throw new IllegalStateException("bdev " + name() + ": all " + queueTaken.length
                     + " virtqueues are in use; attach with more queues");
         }
-        Channel ch = new Channel(client.queue(q), blockSize());
+        Channel ch = new Channel(client.ring(q), blockSize());
         ch.poller = reactor.addPoller("virtio_blk " + name() + " queue " + q, ch);
         return ch;
     }

@@ -8,6 +8,7 @@ import io.ustor.reactor.IdleMode;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.reactor.ReactorOptions;
 import io.ustor.vhost.client.DriverQueue;
+import io.ustor.vhost.client.PackedDriverQueue;
 import io.ustor.vhost.client.SharedMemory;
 import io.ustor.vhost.client.VhostUserClient;
 import io.ustor.vhost.protocol.VhostUserRequest;
@@ -41,7 +42,7 @@ class HostileDriverTest {
     Path dir;
     ReactorGroup group;
     BdevRegistry bdevs;
-    VhostBlkController hostile, good;
+    VhostBlkController hostile, hostilePacked, good;
     Arena arena;
 
     @BeforeEach
@@ -52,12 +53,15 @@ class HostileDriverTest {
         bdevs.register(MallocBdev.create("MallocGood", 2048, 512, null));
         hostile = VhostBlkController.create(VhostBlkOptions.of("hostile", dir, "MallocHostile").withMaxQueues(1), bdevs);
         good = VhostBlkController.create(VhostBlkOptions.of("good", dir, "MallocGood").withMaxQueues(2), bdevs);
+        hostilePacked = VhostBlkController.create(VhostBlkOptions.of("hostile-packed", dir, "MallocHostile")
+                .withMaxQueues(1).withPackedRing(true), bdevs);
         arena = Arena.ofShared();
     }
 
     @AfterEach
     void stop() {
         hostile.close();
+        hostilePacked.close();
         good.close();
         bdevs.unregisterAll().join();
         group.close();
@@ -201,6 +205,162 @@ class HostileDriverTest {
         bdevs.unregister("VirtioAgain").join();
     }
 
+    /** Waits for the next used descriptor of a packed ring: {buffer id, length}. */
+    private static int[] awaitPackedUsed(PackedDriverQueue q, int chainLength) throws InterruptedException {
+        int[] out = new int[2];
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!q.pollUsedRaw(chainLength, out)) {
+            assertTrue(System.nanoTime() < deadline, "no used descriptor");
+            Thread.sleep(1);
+        }
+        return out;
+    }
+
+    @Test
+    void packedRingBadChainsFailAloneAndAContradictoryRingStopsOnlyItsQueue() throws Exception {
+        VhostUserClient c = VhostUserClient.connect(hostilePacked.options().socketPath(), 1, QSIZE, 4096, 0);
+        try {
+            assertTrue(c.packed());
+            PackedDriverQueue q = c.packedQueue(0);
+            SharedMemory sm = c.memory();
+            MemorySegment mem = sm.segment();
+            long meta = q.slotMetaOffset(0), bounce = q.slotBounceOffset(0);
+            long hdr = meta, status = meta + 16, data = bounce, table = meta + 64;
+            mem.asSlice(bounce, 4096).fill((byte) 0x5a);
+            mem.set(JAVA_BYTE, status, (byte) 0xff);
+            long end = sm.gpa(sm.size());
+            int w = Virtio.DESC_F_WRITE, n = Virtio.DESC_F_NEXT;
+            header(mem, hdr, Virtio.BLK_T_IN, 0);
+
+            // Chains that each fail alone; the used descriptor echoes the id of the chain's last descriptor.
+            long[][] addrs = {
+                    {0x10, sm.gpa(status)},                                  // header below guest memory
+                    {sm.gpa(hdr), end - 16},                                 // a length running past the region
+                    {sm.gpa(table)},                                         // indirect table of 40 bytes
+                    {end - 32},                                              // indirect table outside memory
+                    {sm.gpa(data), sm.gpa(hdr), sm.gpa(status)},             // readable after writable
+                    {sm.gpa(table), sm.gpa(status)},                         // indirect with NEXT
+            };
+            long[][] lens = {{16, 1}, {16, 0xffffffffL}, {40}, {64}, {512, 16, 1}, {48, 1}};
+            int[][] flags = {{n, w}, {n, w}, {Virtio.DESC_F_INDIRECT}, {Virtio.DESC_F_INDIRECT}, {w | n, n, w},
+                    {Virtio.DESC_F_INDIRECT | n, w}};
+            for (int i = 0; i < addrs.length; i++) {
+                q.postRaw(addrs[i], lens[i], flags[i], addrs[i].length, 100 + i);
+                int[] used = awaitPackedUsed(q, addrs[i].length);
+                assertEquals(100 + i, used[0], "bad chain " + i + ": its buffer id");
+                assertEquals(0, used[1], "bad chain " + i + " returned with nothing written");
+            }
+            assertEquals((byte) 0xff, mem.get(JAVA_BYTE, status), "no status written for chains that failed validation");
+            for (long i = 0; i < 4096; i++) {
+                assertEquals((byte) 0x5a, mem.get(JAVA_BYTE, bounce + i), "data buffer untouched");
+            }
+
+            // Good requests on the same queue: GET_ID through an indirect table (packed layout: flags at 14), a read
+            // beyond the end as a direct chain (IOERR), an unknown type.
+            header(mem, hdr, Virtio.BLK_T_GET_ID, 0);
+            mem.set(JAVA_LONG, table, sm.gpa(hdr));
+            mem.set(JAVA_INT, table + 8, 16);
+            mem.set(JAVA_INT, table + 12, 0);
+            mem.set(JAVA_LONG, table + 16, sm.gpa(data));
+            mem.set(JAVA_INT, table + 24, 20);
+            mem.set(JAVA_INT, table + 28, w << 16);
+            mem.set(JAVA_LONG, table + 32, sm.gpa(status));
+            mem.set(JAVA_INT, table + 40, 1);
+            mem.set(JAVA_INT, table + 44, w << 16);
+            q.postRaw(new long[]{sm.gpa(table)}, new long[]{48}, new int[]{Virtio.DESC_F_INDIRECT}, 1, 7);
+            int[] used = awaitPackedUsed(q, 1);
+            assertEquals(7, used[0]);
+            assertEquals(Virtio.BLK_ID_BYTES + 1, used[1], "20 serial bytes + status");
+            assertEquals(Virtio.BLK_S_OK, mem.get(JAVA_BYTE, status));
+            byte[] serial = new byte[Virtio.BLK_ID_BYTES];
+            MemorySegment.copy(mem, JAVA_BYTE, data, serial, 0, serial.length);
+            assertEquals("MallocHostile", new String(serial, StandardCharsets.US_ASCII).replace("\0", ""));
+
+            header(mem, hdr, Virtio.BLK_T_IN, 2048); // the first sector past the end
+            q.postRaw(new long[]{sm.gpa(hdr), sm.gpa(data), sm.gpa(status)}, new long[]{16, 512, 1}, new int[]{n, w | n, w}, 3, 8);
+            used = awaitPackedUsed(q, 3);
+            assertEquals(8, used[0]);
+            assertEquals(1, used[1]);
+            assertEquals(Virtio.BLK_S_IOERR, mem.get(JAVA_BYTE, status));
+            header(mem, hdr, 99, 0);
+            q.postRaw(new long[]{sm.gpa(hdr), sm.gpa(status)}, new long[]{16, 1}, new int[]{n, w}, 2, 9);
+            used = awaitPackedUsed(q, 2);
+            assertEquals(Virtio.BLK_S_UNSUPP, mem.get(JAVA_BYTE, status));
+
+            // A chain whose NEXT leads into a descriptor the driver never made available: the ring contradicts
+            // itself, the queue stops; nothing else does.
+            int pos = q.availPosition();
+            q.writeDescRaw((pos + 1) % QSIZE, sm.gpa(status), 1, 10, w | PackedDriverQueue.availFlags(!q.availWrapCounter()));
+            q.postRaw(new long[]{sm.gpa(hdr)}, new long[]{16}, new int[]{n}, 1, 10);
+            goodControllerServes(31);
+            assertFalse(q.pollUsedRaw(1, new int[2]), "a broken queue returns nothing");
+            assertTrue(hostilePacked.connected());
+        } finally {
+            c.close(); // GET_VRING_BASE still answers on a broken queue
+        }
+        VirtioUserBlkBdev again = VirtioUserBlkBdev.attach("VirtioAgainPacked", hostilePacked.options().socketPath(), 1, 32);
+        assertTrue(again.client().packed());
+        bdevs.register(again);
+        BdevDesc d = bdevs.open("VirtioAgainPacked", true, (t, x) -> { });
+        MemorySegment buf = arena.allocate(4096, 4096);
+        assertEquals(0, BlkHarness.write(group.reactor(0), d, buf, 0, 8));
+        assertEquals(0, BlkHarness.read(group.reactor(0), d, buf, 0, 8));
+        d.close();
+        bdevs.unregister("VirtioAgainPacked").join();
+    }
+
+    @Test
+    void randomPackedChainsNeverEscapeGuestMemoryOrStopTheDaemon() throws Exception {
+        SplittableRandomHolder r = new SplittableRandomHolder(4242);
+        int requests = 0;
+        for (int conn = 0; conn < 2; conn++) {
+            VhostUserClient c = VhostUserClient.connect(hostilePacked.options().socketPath(), 1, QSIZE, 4096, 0);
+            try {
+                PackedDriverQueue q = c.packedQueue(0);
+                SharedMemory sm = c.memory();
+                MemorySegment mem = sm.segment();
+                long size = sm.size();
+                long base = q.slotMetaOffset(0);
+                for (int s = 0; s < 4; s++) {
+                    header(mem, q.slotMetaOffset(s), r.pick(new int[]{0, 1, 4, 8, 11, 13, 99}), r.next(4096));
+                }
+                // Random indirect tables in slot metadata areas (scribbled, packed layout).
+                for (int b = 0; b < 300; b++) {
+                    int chains = 1 + (int) r.next(3), descs = 0;
+                    int[] lengths = new int[chains];
+                    for (int ch = 0; ch < chains; ch++) {
+                        int count = 1 + (int) r.next(4);
+                        if (descs + count > QSIZE) {
+                            chains = ch;
+                            break;
+                        }
+                        long[] addr = new long[count], len = new long[count];
+                        int[] flags = new int[count];
+                        for (int i = 0; i < count; i++) {
+                            addr[i] = r.chance(16) ? sm.gpa(0) - 1 - r.next(1 << 20) : sm.gpa(base) + r.next(size - base + 8192);
+                            len[i] = r.chance(8) ? r.next(1L << 32) : r.next(9000);
+                            // NEXT on all but the last keeps the ring itself consistent; WRITE and INDIRECT at random.
+                            flags[i] = (int) r.next(8) & ~Virtio.DESC_F_NEXT | (i < count - 1 ? Virtio.DESC_F_NEXT : 0);
+                        }
+                        q.postRaw(addr, len, flags, count, (int) r.next(65536));
+                        lengths[ch] = count;
+                        descs += count;
+                    }
+                    for (int ch = 0; ch < chains; ch++) {
+                        awaitPackedUsed(q, lengths[ch]);
+                        requests++;
+                    }
+                }
+            } finally {
+                c.close();
+            }
+        }
+        assertTrue(requests > 500, "fuzzed " + requests + " packed chains");
+        goodControllerServes(41);
+        VhostUserClient again = VhostUserClient.connect(hostilePacked.options().socketPath(), 1, QSIZE, 4096, 0);
+        again.close();
+    }
+
     private static byte[] le(int... ints) {
         ByteBuffer b = ByteBuffer.allocate(ints.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (int i : ints) {
@@ -236,6 +396,53 @@ class HostileDriverTest {
         VhostUserClient again = VhostUserClient.connect(hostile.options().socketPath(), 1, QSIZE, 4096, 0);
         assertEquals(1, again.queueCount());
         again.close();
+    }
+
+    private static byte[] le64(long... longs) {
+        ByteBuffer b = ByteBuffer.allocate(longs.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long l : longs) {
+            b.putLong(l);
+        }
+        return b.array();
+    }
+
+    @Test
+    void filesShorterThanTheyClaimAreRefusedBeforeAnythingTouchesThem() throws Exception {
+        VhostUserClient c = VhostUserClient.connect(hostile.options().socketPath(), 1, QSIZE, 4096, 0);
+        try {
+            // A dirty log and a memory region whose files end long before the sizes claimed: mapping them and
+            // writing past the end would kill the daemon with SIGBUS. Both are refused; the session goes on.
+            int shortLog = io.ustor.env.MemFd.create("short-log", 4096, io.ustor.env.MemFd.MFD_CLOEXEC);
+            c.sendRaw(VhostUserRequest.SET_LOG_BASE, 0, le64(1 << 20, 0), shortLog);
+            io.ustor.env.Posix.closeRaw(shortLog);
+            int shortMem = io.ustor.env.MemFd.create("short-mem", 4096, io.ustor.env.MemFd.MFD_CLOEXEC);
+            byte[] table = new byte[8 + 32];
+            ByteBuffer.wrap(table).order(ByteOrder.LITTLE_ENDIAN).putInt(1).putInt(0)
+                    .putLong(SharedMemory.GPA_BASE).putLong(64L << 20).putLong(0x7f0000000000L).putLong(0);
+            c.sendRaw(VhostUserRequest.SET_MEM_TABLE, 0, table, shortMem);
+            io.ustor.env.Posix.closeRaw(shortMem);
+            MemorySegment log = c.startDirtyLog(); // a proper log is taken (and answered) on the same connection
+            assertTrue(hostile.connected());
+
+            // The queue still runs on the old table, with logging on: GET_ID is served and its pages logged.
+            DriverQueue q = c.queue(0);
+            SharedMemory sm = c.memory();
+            MemorySegment mem = sm.segment();
+            long hdr = q.slotMetaOffset(0), data = q.slotBounceOffset(0);
+            header(mem, hdr, Virtio.BLK_T_GET_ID, 0);
+            q.writeDescRaw(0, sm.gpa(hdr), 16, Virtio.DESC_F_NEXT, 1);
+            q.writeDescRaw(1, sm.gpa(data), 20, Virtio.DESC_F_WRITE | Virtio.DESC_F_NEXT, 2);
+            q.writeDescRaw(2, sm.gpa(hdr + 16), 1, Virtio.DESC_F_WRITE, 0);
+            int used = q.usedIndex();
+            q.publishRaw(0);
+            awaitUsed(q, (used + 1) & 0xffff);
+            assertEquals(Virtio.BLK_S_OK, mem.get(JAVA_BYTE, hdr + 16));
+            long page = sm.gpa(data) >>> 12;
+            assertTrue((log.get(JAVA_BYTE, page / 8) & (1 << (page % 8))) != 0, "the serial's page is logged");
+        } finally {
+            c.close();
+        }
+        goodControllerServes(51);
     }
 
     @Test

@@ -11,7 +11,8 @@ import io.ustor.reactor.IdleMode;
 import io.ustor.reactor.Reactor;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.reactor.ReactorOptions;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
@@ -76,17 +77,19 @@ class HotPathAllocationTest {
         }
     }
 
-    @Test
-    void clientAndServerReactorsAllocateNothingPerRequest() throws Exception {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void clientAndServerReactorsAllocateNothingPerRequest(boolean packed) throws Exception {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (ReactorGroup group = ReactorGroup.start(CoreMask.parse("[0,1]"),
                 ReactorOptions.defaults().withIdleMode(IdleMode.ADAPTIVE).withPinThreads(false));
              Arena arena = Arena.ofShared()) {
             BdevRegistry bdevs = new BdevRegistry(group);
             bdevs.register(MallocBdev.create("Malloc0", 16384, 512, null));
-            try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("alloc", dir, "Malloc0")
+            try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("alloc", dir, "Malloc0").withPackedRing(packed)
                     .withCpumask(CoreMask.parse("[1]")).withMaxQueues(1), bdevs)) {
                 VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioAlloc", ctrl.options().socketPath(), 1, 64);
+                assertEquals(packed, v.client().packed());
                 bdevs.register(v);
                 BdevDesc d = bdevs.open("VirtioAlloc", true, (t, x) -> { });
                 Reactor client = group.reactor(0), server = group.reactor(1);
@@ -117,7 +120,7 @@ class HotPathAllocationTest {
                 }).get();
                 d.close();
                 bdevs.unregister("VirtioAlloc").join();
-                System.out.println("vhost hot path: server reactor allocated " + (s1 - s0) + " B, client reactor " + (c1 - c0) + " B over 200k requests");
+                System.out.println("vhost hot path (" + (packed ? "packed" : "split") + " ring): server reactor allocated " + (s1 - s0) + " B, client reactor " + (c1 - c0) + " B over 200k requests");
                 assertTrue(s1 - s0 < SLACK, "server reactor allocated " + (s1 - s0) + " bytes over 200k requests");
                 assertTrue(c1 - c0 < SLACK, "client reactor allocated " + (c1 - c0) + " bytes over 200k requests");
             }

@@ -12,6 +12,8 @@ import io.ustor.vhost.virtio.Virtio;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
@@ -22,7 +24,10 @@ import java.util.Random;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** ustor's vhost-user client driving ustor's vhost-user-blk server in-process, over a real Unix socket. */
+/**
+ * ustor's vhost-user client driving ustor's vhost-user-blk server in-process, over a real Unix socket; every test
+ * on split rings and on packed rings (the controller offers VIRTIO_F_RING_PACKED, the client takes it).
+ */
 class VhostBlkEndToEndTest {
     @TempDir
     Path dir;
@@ -53,14 +58,16 @@ class VhostBlkEndToEndTest {
         return s;
     }
 
-    @Test
-    void dataGoesThroughTwoQueuesOnTwoReactors() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.0", dir, "Malloc0").withMaxQueues(2), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void dataGoesThroughTwoQueuesOnTwoReactors(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.0", dir, "Malloc0").withPackedRing(packed).withMaxQueues(2), bdevs)) {
             VirtioUserBlkBdev virtio = VirtioUserBlkBdev.attach("VirtioBlk0", ctrl.options().socketPath(), 2, 128);
             bdevs.register(virtio);
             assertEquals(512, virtio.blockSize());
             assertEquals(32768, virtio.numBlocks());
             assertEquals(2, virtio.client().queueCount());
+            assertEquals(packed, virtio.client().packed(), "ring layout negotiated");
             assertEquals(2, ctrl.runningQueues());
             BdevDesc d = bdevs.open("VirtioBlk0", true, (t, x) -> { });
             BdevDesc direct = bdevs.open("Malloc0", false, (t, x) -> { });
@@ -92,9 +99,10 @@ class VhostBlkEndToEndTest {
         }
     }
 
-    @Test
-    void writeZeroesAndDiscardReadBackAsZeroes() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.1", dir, "Malloc0"), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void writeZeroesAndDiscardReadBackAsZeroes(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.1", dir, "Malloc0").withPackedRing(packed), bdevs)) {
             VirtioUserBlkBdev virtio = VirtioUserBlkBdev.attach("VirtioBlk1", ctrl.options().socketPath(), 1, 64);
             bdevs.register(virtio);
             assertTrue(virtio.supportsIoType(io.ustor.bdev.IoType.UNMAP));
@@ -123,9 +131,10 @@ class VhostBlkEndToEndTest {
         }
     }
 
-    @Test
-    void readOnlyControllerRefusesWrites() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.ro", dir, "Malloc0").withReadOnly(true), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void readOnlyControllerRefusesWrites(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.ro", dir, "Malloc0").withPackedRing(packed).withReadOnly(true), bdevs)) {
             VirtioUserBlkBdev ro = VirtioUserBlkBdev.attach("VirtioRo", ctrl.options().socketPath(), 1, 64);
             assertTrue(ro.readOnly(), "VIRTIO_BLK_F_RO offered");
             assertFalse(ro.supportsIoType(io.ustor.bdev.IoType.WRITE));
@@ -147,9 +156,10 @@ class VhostBlkEndToEndTest {
         }
     }
 
-    @Test
-    void frontEndMayReconnect() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.re", dir, "Malloc0"), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void frontEndMayReconnect(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.re", dir, "Malloc0").withPackedRing(packed), bdevs)) {
             for (int round = 0; round < 3; round++) {
                 VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioRe", ctrl.options().socketPath(), 1, 32);
                 bdevs.register(v);
@@ -198,16 +208,18 @@ class VhostBlkEndToEndTest {
         return done.get(60, java.util.concurrent.TimeUnit.SECONDS);
     }
 
-    @Test
-    void manyRequestsInFlightWithDirectChainsAndNoEventIndex() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.d", dir, "Malloc0"), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void manyRequestsInFlightWithDirectChainsAndNoEventIndex(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.d", dir, "Malloc0").withPackedRing(packed), bdevs)) {
             // Refuse INDIRECT_DESC and EVENT_IDX: three ring descriptors per request (42 slots in a ring of 128) and
             // flag-based notification suppression. 96 requests at once also exercise the bdev layer's NOMEM retry.
             VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioDirect", ctrl.options().socketPath(), 1, 128,
                     64 * 1024, (1L << Virtio.F_INDIRECT_DESC) | (1L << Virtio.F_EVENT_IDX));
             assertFalse(Virtio.has(v.client().features(), Virtio.F_INDIRECT_DESC));
             assertFalse(Virtio.has(v.client().features(), Virtio.F_EVENT_IDX));
-            assertEquals(42, v.client().queue(0).slots());
+            assertEquals(42, v.client().ring(0).slots());
+            assertEquals(packed, v.client().packed());
             bdevs.register(v);
             BdevDesc d = bdevs.open("VirtioDirect", true, (t, x) -> { });
             try {
@@ -228,9 +240,10 @@ class VhostBlkEndToEndTest {
         }
     }
 
-    @Test
-    void manyRequestsInFlightWithIndirectAndEventIndex() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.i", dir, "Malloc0"), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void manyRequestsInFlightWithIndirectAndEventIndex(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.i", dir, "Malloc0").withPackedRing(packed), bdevs)) {
             VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioIndirect", ctrl.options().socketPath(), 1, 256);
             assertTrue(Virtio.has(v.client().features(), Virtio.F_INDIRECT_DESC));
             assertTrue(Virtio.has(v.client().features(), Virtio.F_EVENT_IDX));
@@ -256,9 +269,10 @@ class VhostBlkEndToEndTest {
         }
     }
 
-    @Test
-    void memoryTableIsReplacedUnderLoadWithoutLosingRequests() throws Exception {
-        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.m", dir, "Malloc0"), bdevs)) {
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void memoryTableIsReplacedUnderLoadWithoutLosingRequests(boolean packed) throws Exception {
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.m", dir, "Malloc0").withPackedRing(packed), bdevs)) {
             VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioMem", ctrl.options().socketPath(), 1, 128);
             bdevs.register(v);
             BdevDesc d = bdevs.open("VirtioMem", true, (t, x) -> { });

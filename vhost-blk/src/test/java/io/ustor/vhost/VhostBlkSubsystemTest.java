@@ -67,9 +67,8 @@ class VhostBlkSubsystemTest {
                 RpcException nodev = assertThrows(RpcException.class, () -> rpc.callAndWait("vhost_create_blk_controller",
                         json("{\"ctrlr\":\"vhost.1\",\"dev_name\":\"Nope\"}")));
                 assertEquals(-19, nodev.code());
-                RpcException packed = assertThrows(RpcException.class, () -> rpc.callAndWait("vhost_create_blk_controller",
-                        json("{\"ctrlr\":\"vhost.2\",\"dev_name\":\"Malloc0\",\"packed_ring\":true}")));
-                assertEquals(-95, packed.code());
+                assertTrue(rpc.callAndWait("vhost_create_blk_controller",
+                        json("{\"ctrlr\":\"vhost.2\",\"dev_name\":\"Malloc0\",\"packed_ring\":true}")).asBoolean());
                 RpcException missing = assertThrows(RpcException.class, () -> rpc.callAndWait("vhost_create_blk_controller",
                         json("{\"ctrlr\":\"vhost.3\"}")));
                 assertEquals(-32602, missing.code());
@@ -79,7 +78,12 @@ class VhostBlkSubsystemTest {
                         + "\"trtype\":\"user\",\"traddr\":\"" + dir.resolve("vhost.0") + "\",\"dev_type\":\"blk\",\"vq_count\":1,\"vq_size\":64}"));
                 assertEquals("VirtioBlk0", attached.get(0).asText());
                 assertEquals(8192, bdevs.lookup("VirtioBlk0").numBlocks());
-                JsonNode list = rpc.callAndWait("vhost_get_controllers", json("{}"));
+                rpc.callAndWait("bdev_virtio_attach_controller", json("{\"name\":\"VirtioBlk2\","
+                        + "\"trtype\":\"user\",\"traddr\":\"" + dir.resolve("vhost.2") + "\",\"dev_type\":\"blk\",\"vq_count\":1,\"vq_size\":64}"));
+                assertEquals(Boolean.TRUE, ((java.util.Map<?, ?>) bdevs.lookup("VirtioBlk2").driverSpecific().get("virtio")).get("packed_ring"),
+                        "the client negotiated the packed ring the controller offers");
+                assertEquals(Boolean.FALSE, ((java.util.Map<?, ?>) bdevs.lookup("VirtioBlk0").driverSpecific().get("virtio")).get("packed_ring"));
+                JsonNode list = rpc.callAndWait("vhost_get_controllers", json("{\"name\":\"vhost.0\"}"));
                 assertEquals(1, list.size());
                 JsonNode c = list.get(0);
                 assertEquals("vhost.0", c.get("ctrlr").asText());
@@ -91,8 +95,15 @@ class VhostBlkSubsystemTest {
 
                 saved = vhost.saveConfig();
                 assertEquals("bdev_virtio_attach_controller", saved.get(0).get("method").asText());
-                assertEquals("vhost_create_blk_controller", saved.get(1).get("method").asText());
-                assertEquals("Malloc0", saved.get(1).at("/params/dev_name").asText());
+                assertEquals("bdev_virtio_attach_controller", saved.get(1).get("method").asText());
+                assertEquals("vhost_create_blk_controller", saved.get(2).get("method").asText());
+                assertEquals("Malloc0", saved.get(2).at("/params/dev_name").asText());
+                assertFalse(saved.get(2).at("/params/packed_ring").asBoolean());
+                assertEquals("vhost.2", saved.get(3).at("/params/ctrlr").asText());
+                assertTrue(saved.get(3).at("/params/packed_ring").asBoolean(), "save_config keeps packed_ring");
+
+                assertTrue(rpc.callAndWait("bdev_virtio_detach_controller", json("{\"name\":\"VirtioBlk2\"}")).asBoolean());
+                assertTrue(rpc.callAndWait("vhost_delete_controller", json("{\"ctrlr\":\"vhost.2\"}")).asBoolean());
 
                 assertTrue(rpc.callAndWait("bdev_virtio_detach_controller", json("{\"name\":\"VirtioBlk0\"}")).asBoolean());
                 assertNull(bdevs.lookup("VirtioBlk0"));

@@ -9,10 +9,11 @@ import io.ustor.reactor.IdleMode;
 import io.ustor.reactor.Reactor;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.reactor.ReactorOptions;
-import io.ustor.vhost.client.DriverQueue;
+import io.ustor.vhost.client.VirtqueueDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -61,9 +62,9 @@ class VhostReconnectTest {
         final List<String> err = new CopyOnWriteArrayList<>();
         final Writer stdin;
 
-        Server() throws IOException {
+        Server(boolean packed) throws IOException {
             process = new ProcessBuilder(VhostServerProcess.command(dir.toString(), disk.toString(),
-                    Integer.toString(BLOCKS), Integer.toString(BLOCK))).start();
+                    Integer.toString(BLOCKS), Integer.toString(BLOCK), packed ? "packed" : "split")).start();
             stdin = process.outputWriter(StandardCharsets.UTF_8);
             pump(process.inputReader(StandardCharsets.UTF_8), lines);
             pump(process.errorReader(StandardCharsets.UTF_8), err);
@@ -147,14 +148,16 @@ class VhostReconnectTest {
         return b;
     }
 
-    @Test
-    void requestsHeldByAKilledServerCompleteOnceAfterTheRestartedServerResubmitsThem() throws Exception {
-        server = new Server();
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void requestsHeldByAKilledServerCompleteOnceAfterTheRestartedServerResubmitsThem(boolean packed) throws Exception {
+        server = new Server(packed);
         server.await("ready");
         VirtioUserBlkBdev virtio = VirtioUserBlkBdev.attach("Virtio0", dir.resolve("vhost.0"), 1, 128);
         virtio.client().enableReconnect(50);
         bdevs.register(virtio);
-        DriverQueue queue = virtio.client().queue(0);
+        assertEquals(packed, virtio.client().packed());
+        VirtqueueDriver queue = virtio.client().ring(0);
         Reactor r = group.reactor(0);
         BdevDesc d = bdevs.open("Virtio0", true, (t, x) -> { });
         int issued = 0;
@@ -216,7 +219,7 @@ class VhostReconnectTest {
             server.await("holding " + total);
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "\nclient: " + done.get() + " completed, " + failures.get()
-                    + " failed; avail " + queue.availIndex() + ", used " + queue.usedIndex(), e);
+                    + " failed; ring base 0x" + Integer.toHexString(queue.vringBase()), e);
         }
         assertEquals(0, done.get(), "the server holds every request: none completed");
 
@@ -226,7 +229,7 @@ class VhostReconnectTest {
         }
         assertEquals(0, done.get());
 
-        server = new Server(); // same socket, same disk: the client reconnects on its own
+        server = new Server(packed); // same socket, same disk: the client reconnects on its own
         server.await("ready");
         all.get(120, TimeUnit.SECONDS);
         server.await("resubmitted " + total);
@@ -247,14 +250,21 @@ class VhostReconnectTest {
         assertEquals(0, BlkHarness.read(r, d, one, 5, 1));
         issued++;
         assertEquals(-1, aData[5].mismatch(one), "served by the new server after the reconnect");
-        int used = r.call(queue::usedIndex).get(10, TimeUnit.SECONDS);
-        int avail = r.call(queue::availIndex).get(10, TimeUnit.SECONDS);
-        assertEquals(issued & 0xffff, avail);
-        assertEquals(avail, used, "one used entry per request");
+        if (packed) {
+            // Driver positions: every descriptor made available came back used, none twice.
+            int base = r.call(queue::vringBase).get(10, TimeUnit.SECONDS);
+            assertEquals(base & 0xffff, base >>> 16, "available and used positions meet");
+            assertEquals(0, (int) r.call(queue::outstanding).get(10, TimeUnit.SECONDS));
+        } else {
+            int used = r.call(() -> virtio.client().queue(0).usedIndex()).get(10, TimeUnit.SECONDS);
+            int avail = r.call(() -> virtio.client().queue(0).availIndex()).get(10, TimeUnit.SECONDS);
+            assertEquals(issued & 0xffff, avail);
+            assertEquals(avail, used, "one used entry per request");
+        }
 
         // A server killed while idle: the client reconnects again and I/O goes on.
         server.kill();
-        server = new Server();
+        server = new Server(packed);
         server.await("ready");
         for (int i = 0; i < 600 && virtio.client().reconnects() < 2; i++) {
             Thread.sleep(50);

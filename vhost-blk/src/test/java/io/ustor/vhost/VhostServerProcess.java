@@ -50,7 +50,8 @@ public final class VhostServerProcess {
         HoldingFileBdev bdev = new HoldingFileBdev("Held0", file, blocks, blockSize,
                 () -> say("holding " + holdCount[0]));
         bdevs.register(bdev);
-        VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.0", dir, "Held0").withMaxQueues(1), bdevs);
+        VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.0", dir, "Held0").withMaxQueues(1)
+                .withPackedRing(args.length > 4 && args[4].equals("packed")), bdevs);
         say("ready");
         Thread.ofPlatform().daemon().start(() -> {
             long seen = 0;

@@ -21,8 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * descriptors) and a bounce buffer in shared memory; submission fills them, publishes the available index and
  * kicks when the device asks for kicks. Completions are polled. One reactor uses a queue at a time.
  */
-public final class DriverQueue {
-    private static final int SLOT_META = 128; // header 16, status at 16, indirect table at 64 (3 x 16)
+public final class DriverQueue implements VirtqueueDriver {
+    private static final int SLOT_META = SlotRequest.SLOT_META;
 
     private final int index, size, slots;
     private final SharedMemory mem;
@@ -113,92 +113,73 @@ public final class DriverQueue {
         table.set(JAVA_SHORT, d + 14, (short) next);
     }
 
+    @Override
+    public boolean packed() {
+        return false;
+    }
+
+    /** The used index: where a device restarts when it cannot say (requests in flight are then resubmitted from the inflight buffer). */
+    @Override
+    public int vringBase() {
+        return usedIndex();
+    }
+
+    @Override
+    public long descOffset() {
+        return descOff;
+    }
+
+    @Override
+    public long driverAreaOffset() {
+        return availOff;
+    }
+
+    @Override
+    public long deviceAreaOffset() {
+        return usedOff;
+    }
+
+    @Override
     public int index() {
         return index;
     }
 
+    @Override
     public int size() {
         return size;
     }
 
-    /** Requests that can be in flight at once. */
+    @Override
     public int slots() {
         return slots;
     }
 
+    @Override
     public int outstanding() {
         return outstanding;
     }
 
+    @Override
     public int bounceBytes() {
         return bounceBytes;
     }
 
-    /**
-     * Starts {@code io} (sector units of 512 bytes; {@code blockSize} converts): 0, -ENOMEM when no slot is free, or
-     * -EINVAL for a request that does not fit a slot.
-     */
+    @Override
     public int submit(BdevIo io, int blockSize) {
         if (freeCount == 0) {
             return -Errno.ENOMEM;
         }
-        long sector = io.offsetBlocks() * blockSize / Virtio.SECTOR_SIZE;
-        long bytes = io.numBlocks() * blockSize;
-        int type;
-        long dataLen;
-        int dataFlags;
-        IoType t = io.type();
-        switch (t) {
-            case READ -> {
-                type = Virtio.BLK_T_IN;
-                dataLen = bytes;
-                dataFlags = Virtio.DESC_F_WRITE;
-            }
-            case WRITE -> {
-                type = Virtio.BLK_T_OUT;
-                dataLen = bytes;
-                dataFlags = 0;
-            }
-            case FLUSH -> {
-                type = Virtio.BLK_T_FLUSH;
-                dataLen = 0;
-                dataFlags = 0;
-                sector = 0;
-            }
-            case UNMAP, WRITE_ZEROES -> {
-                type = t == IoType.UNMAP ? Virtio.BLK_T_DISCARD : Virtio.BLK_T_WRITE_ZEROES;
-                dataLen = Virtio.BLK_DISCARD_SEGMENT;
-                dataFlags = 0;
-                long sectors = bytes / Virtio.SECTOR_SIZE;
-                if (sectors > 0xffffffffL) {
-                    return -Errno.EINVAL;
-                }
-                sector = -1; // set below
-                int slot = peekSlot();
-                long b = bounceOff + (long) bounceBytes * slot;
-                MemorySegment seg = mem.segment();
-                seg.set(JAVA_LONG, b, io.offsetBlocks() * blockSize / Virtio.SECTOR_SIZE);
-                seg.set(JAVA_INT, b + 8, (int) sectors);
-                seg.set(JAVA_INT, b + 12, 0);
-            }
-            default -> {
-                return -Errno.EOPNOTSUPP;
-            }
-        }
-        if (dataLen > bounceBytes) {
-            return -Errno.EINVAL;
-        }
-        int slot = freeSlots[--freeCount];
+        int slot = freeSlots[freeCount - 1];
         long meta = metaOff + (long) SLOT_META * slot;
         long bounce = bounceOff + (long) bounceBytes * slot;
         MemorySegment seg = mem.segment();
-        seg.set(JAVA_INT, meta, type);
-        seg.set(JAVA_INT, meta + 4, 0);
-        seg.set(JAVA_LONG, meta + 8, sector < 0 ? 0 : sector);
-        seg.set(JAVA_BYTE, meta + 16, (byte) 0xff);
-        if (type == Virtio.BLK_T_OUT) {
-            io.copyFromIovs(seg, bounce);
+        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes);
+        if (r < 0) {
+            return (int) r;
         }
+        freeCount--;
+        long dataLen = r & ~SlotRequest.DEVICE_WRITES;
+        int dataFlags = (r & SlotRequest.DEVICE_WRITES) != 0 ? Virtio.DESC_F_WRITE : 0;
         int head;
         if (indirect) {
             long table = meta + 64;
@@ -228,10 +209,6 @@ public final class DriverQueue {
         return 0;
     }
 
-    private int peekSlot() {
-        return freeSlots[freeCount - 1];
-    }
-
     /** Puts {@code head} in the available ring, publishes the index, kicks if the device wants it. */
     void publish(int head) {
         int old = availIdx;
@@ -251,7 +228,7 @@ public final class DriverQueue {
         }
     }
 
-    /** Completes what the device returned: the number of requests completed. */
+    @Override
     public int poll(int blockSize) {
         int usedIdx = Short.toUnsignedInt(used.get(JAVA_SHORT, 2));
         VarHandle.acquireFence();
@@ -267,15 +244,10 @@ public final class DriverQueue {
             }
             BdevIo io = ios[slot];
             ios[slot] = null;
-            long meta = metaOff + (long) SLOT_META * slot;
-            int status = Byte.toUnsignedInt(seg.get(JAVA_BYTE, meta + 16));
-            if (status == Virtio.BLK_S_OK && io.type() == IoType.READ) {
-                io.copyIntoIovs(seg, bounceOff + (long) bounceBytes * slot);
-            }
             freeSlots[freeCount++] = slot;
             outstanding--;
             n++;
-            io.completeErrno(status == Virtio.BLK_S_OK ? 0 : status == Virtio.BLK_S_UNSUPP ? Errno.EOPNOTSUPP : Errno.EIO);
+            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * slot, bounceOff + (long) bounceBytes * slot);
         }
         return n;
     }

@@ -27,7 +27,7 @@ public final class VhostUserClient implements AutoCloseable {
             | (1L << Virtio.F_EVENT_IDX) | (1L << Virtio.BLK_F_SEG_MAX) | (1L << Virtio.BLK_F_BLK_SIZE)
             | (1L << Virtio.BLK_F_TOPOLOGY) | (1L << Virtio.BLK_F_MQ) | (1L << Virtio.BLK_F_FLUSH)
             | (1L << Virtio.BLK_F_RO) | (1L << Virtio.BLK_F_DISCARD) | (1L << Virtio.BLK_F_WRITE_ZEROES)
-            | (1L << Virtio.BLK_F_SIZE_MAX) | (1L << F_PROTOCOL_FEATURES);
+            | (1L << Virtio.BLK_F_SIZE_MAX) | (1L << Virtio.F_RING_PACKED) | (1L << F_PROTOCOL_FEATURES);
 
     private final Path path;
     private volatile VhostUserConnection conn;
@@ -35,7 +35,10 @@ public final class VhostUserClient implements AutoCloseable {
     private long features, protocol;
     private BlkConfig config;
     private SharedMemory memory;
-    private DriverQueue[] queues;
+    private VirtqueueDriver[] queues;
+    /** The dirty log given to the back end (startDirtyLog), or null. */
+    private java.lang.foreign.MemorySegment logSegment;
+    private int logFd = -1;
     private EventFd[] kicks, calls;
     private int queueSize, numQueues;
     /** The back end's inflight buffer (PROTOCOL_F_INFLIGHT_SHMFD), kept for the next back end; -1 without. */
@@ -81,7 +84,7 @@ public final class VhostUserClient implements AutoCloseable {
         if (Virtio.has(features, F_PROTOCOL_FEATURES)) {
             long p = query(GET_PROTOCOL_FEATURES);
             protocol = p & ((1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG)
-                    | (1L << PROTOCOL_F_INFLIGHT_SHMFD));
+                    | (1L << PROTOCOL_F_INFLIGHT_SHMFD) | (1L << PROTOCOL_F_LOG_SHMFD));
             send(out.begin(SET_PROTOCOL_FEATURES, 0).putLong(0, protocol));
         }
         int maxQueues = 1;
@@ -107,6 +110,8 @@ public final class VhostUserClient implements AutoCloseable {
         } else if (!Virtio.has(features, Virtio.BLK_F_MQ)) {
             n = 1;
         }
+        // Features before the inflight buffer, as QEMU sends them: its layout depends on the ring type.
+        send(out.begin(SET_FEATURES, 0).putLong(0, features));
         if (Virtio.has(protocol, PROTOCOL_F_INFLIGHT_SHMFD)) {
             // As QEMU: the back end makes the buffer, the front end keeps it and gives it to every back end after.
             conn.write(out.begin(GET_INFLIGHT_FD, 0).putLong(0, 0).putLong(8, 0).putShort(16, (short) n)
@@ -122,21 +127,23 @@ public final class VhostUserClient implements AutoCloseable {
         }
         this.queueSize = queueSize;
         this.numQueues = n;
-        send(out.begin(SET_FEATURES, 0).putLong(0, features));
         sendInflight();
 
         boolean indirect = Virtio.has(features, Virtio.F_INDIRECT_DESC);
         boolean eventIdx = Virtio.has(features, Virtio.F_EVENT_IDX);
-        long perQueue = DriverQueue.bytesNeeded(queueSize, bounceBytes, indirect);
+        boolean packed = Virtio.has(features, Virtio.F_RING_PACKED);
+        long perQueue = packed ? PackedDriverQueue.bytesNeeded(queueSize, bounceBytes, indirect)
+                : DriverQueue.bytesNeeded(queueSize, bounceBytes, indirect);
         memory = new SharedMemory("vhost-client-" + path.getFileName(), perQueue * n);
         sendMemoryTable();
-        queues = new DriverQueue[n];
+        queues = new VirtqueueDriver[n];
         kicks = new EventFd[n];
         calls = new EventFd[n];
         for (int q = 0; q < n; q++) {
             kicks[q] = EventFd.create(true);
             calls[q] = EventFd.create(true);
-            queues[q] = new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
+            queues[q] = packed ? new PackedDriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, kicks[q].fd())
+                    : new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
         }
         startQueues();
         LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}", path,
@@ -165,11 +172,11 @@ public final class VhostUserClient implements AutoCloseable {
     private void startQueues() throws IOException {
         long base = memory.segment().address();
         for (int q = 0; q < queues.length; q++) {
-            DriverQueue dq = queues[q];
+            VirtqueueDriver dq = queues[q];
             send(out.begin(SET_VRING_NUM, 0).putInt(0, q).putInt(4, queueSize));
-            send(out.begin(SET_VRING_BASE, 0).putInt(0, q).putInt(4, dq.usedIndex()));
-            sendAcked(out.begin(SET_VRING_ADDR, 0).putInt(0, q).putInt(4, 0).putLong(8, base + dq.descOff)
-                    .putLong(16, base + dq.usedOff).putLong(24, base + dq.availOff).putLong(32, 0));
+            send(out.begin(SET_VRING_BASE, 0).putInt(0, q).putInt(4, dq.vringBase()));
+            sendAcked(out.begin(SET_VRING_ADDR, 0).putInt(0, q).putInt(4, 0).putLong(8, base + dq.descOffset())
+                    .putLong(16, base + dq.deviceAreaOffset()).putLong(24, base + dq.driverAreaOffset()).putLong(32, 0));
             send(out.begin(SET_VRING_CALL, 0).putLong(0, q).addFd(calls[q].fd()));
             sendAcked(out.begin(SET_VRING_KICK, 0).putLong(0, q).addFd(kicks[q].fd()));
         }
@@ -319,8 +326,29 @@ public final class VhostUserClient implements AutoCloseable {
         return queues.length;
     }
 
+    /** Queue {@code i} when the rings are split (the raw view hostile-driver tests use). */
     public DriverQueue queue(int i) {
+        if (!(queues[i] instanceof DriverQueue d)) {
+            throw new IllegalStateException(path + ": queue " + i + " is a packed ring");
+        }
+        return d;
+    }
+
+    /** Queue {@code i} when the rings are packed. */
+    public PackedDriverQueue packedQueue(int i) {
+        if (!(queues[i] instanceof PackedDriverQueue p)) {
+            throw new IllegalStateException(path + ": queue " + i + " is a split ring");
+        }
+        return p;
+    }
+
+    /** Queue {@code i}, either ring layout. */
+    public VirtqueueDriver ring(int i) {
         return queues[i];
+    }
+
+    public boolean packed() {
+        return Virtio.has(features, Virtio.F_RING_PACKED);
     }
 
     public SharedMemory memory() {
@@ -352,6 +380,46 @@ public final class VhostUserClient implements AutoCloseable {
      */
     public synchronized void resendMemoryTable() throws IOException {
         sendMemoryTable();
+    }
+
+    /**
+     * Turns dirty logging on as QEMU does when a live migration starts: a log (a memfd, one bit per 4 KiB page of
+     * guest physical space up to the end of the shared memory) goes to the back end with SET_LOG_BASE, whose reply
+     * says it is mapped; then SET_FEATURES with VHOST_F_LOG_ALL, and SET_VRING_ADDR on each running ring with
+     * VHOST_VRING_F_LOG and the guest address of its used ring (packed: device area). Returns the log as mapped here.
+     */
+    public synchronized java.lang.foreign.MemorySegment startDirtyLog() throws IOException {
+        if (!Virtio.has(protocol, PROTOCOL_F_LOG_SHMFD)) {
+            throw new VhostProtocolException(path + ": the back end has no LOG_SHMFD protocol feature");
+        }
+        if (logSegment == null) {
+            long pages = (memory.gpa(memory.size()) + 4095) / 4096;
+            long bytes = ((pages + 7) / 8 + 4095) / 4096 * 4096;
+            logFd = io.ustor.env.MemFd.create("vhost-client-log", bytes, io.ustor.env.MemFd.MFD_CLOEXEC);
+            logSegment = io.ustor.env.Mman.mmap(java.lang.foreign.MemorySegment.NULL, bytes,
+                    io.ustor.env.Mman.PROT_READ | io.ustor.env.Mman.PROT_WRITE, io.ustor.env.Mman.MAP_SHARED, logFd, 0);
+        }
+        conn.write(out.begin(SET_LOG_BASE, 0).putLong(0, logSegment.byteSize()).putLong(8, 0).addFd(logFd));
+        readReply(SET_LOG_BASE);
+        sendAcked(out.begin(SET_FEATURES, 0).putLong(0, features | (1L << Virtio.F_LOG_ALL)));
+        setRingLogging(true);
+        return logSegment;
+    }
+
+    /** Turns dirty logging off again (SET_FEATURES without LOG_ALL, rings without VHOST_VRING_F_LOG). */
+    public synchronized void stopDirtyLog() throws IOException {
+        sendAcked(out.begin(SET_FEATURES, 0).putLong(0, features));
+        setRingLogging(false);
+    }
+
+    private void setRingLogging(boolean on) throws IOException {
+        long base = memory.segment().address();
+        for (int q = 0; q < queues.length; q++) {
+            VirtqueueDriver dq = queues[q];
+            sendAcked(out.begin(SET_VRING_ADDR, 0).putInt(0, q).putInt(4, on ? Virtio.VRING_F_LOG : 0)
+                    .putLong(8, base + dq.descOffset()).putLong(16, base + dq.deviceAreaOffset())
+                    .putLong(24, base + dq.driverAreaOffset()).putLong(32, on ? memory.gpa(dq.deviceAreaOffset()) : 0));
+        }
     }
 
     /** Writes raw bytes on the socket (a front end that breaks the framing). */
@@ -396,6 +464,11 @@ public final class VhostUserClient implements AutoCloseable {
         }
         if (memory != null) {
             memory.close();
+        }
+        if (logSegment != null) {
+            io.ustor.env.Mman.munmap(logSegment);
+            io.ustor.env.Posix.closeRaw(logFd);
+            logSegment = null;
         }
     }
 }

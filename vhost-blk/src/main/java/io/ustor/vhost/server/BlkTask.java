@@ -13,7 +13,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
- * One virtio-blk request in flight on a {@link ServerQueue}: its descriptor chain resolved into guest-memory
+ * One virtio-blk request in flight on a {@link ServerQueue} (split or packed): its descriptor chain resolved into guest-memory
  * segments, the bdev I/O it became, and its status byte. Preallocated per queue (one per ring entry) and reused;
  * it is its own bdev callback and io-wait entry, so serving a request allocates no task objects.
  */
@@ -30,6 +30,11 @@ final class BlkTask implements BdevIoCallback, BdevIoWaitEntry {
     final long[] segOffset = new long[MAX_SEGMENTS];
     final long[] segLength = new long[MAX_SEGMENTS];
     int segCount, readableCount;
+    boolean sawWritable;
+    /** Ring descriptors the chain took (packed rings: the used position moves past as many). */
+    int ringDescs;
+    /** The head entry of the chain in a packed ring's inflight buffer, or -1. */
+    int inflightEntry = -1;
     long readableBytes, writableBytes;
     // The request.
     int type;
@@ -53,6 +58,8 @@ final class BlkTask implements BdevIoCallback, BdevIoWaitEntry {
         this.head = head;
         segCount = 0;
         readableCount = 0;
+        sawWritable = false;
+        ringDescs = 1;
         readableBytes = 0;
         writableBytes = 0;
         iovCount = 0;
@@ -165,6 +172,13 @@ final class BlkTask implements BdevIoCallback, BdevIoWaitEntry {
     void writeStatus(GuestMemory mem, int status) {
         int last = segCount - 1;
         mem.region(segRegion[last]).set(JAVA_BYTE, segOffset[last] + segLength[last] - 1, (byte) status);
+    }
+
+    /** Marks the pages of every writable segment in the dirty log (what the device may have written). */
+    void logWritable(GuestMemory mem, DirtyLog log) {
+        for (int i = readableCount; i < segCount; i++) {
+            log.mark(mem.regionGpa(segRegion[i]) + segOffset[i], segLength[i]);
+        }
     }
 
     void clearIovs() {

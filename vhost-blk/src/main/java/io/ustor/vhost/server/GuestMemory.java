@@ -44,6 +44,12 @@ public final class GuestMemory {
                         throw new VhostProtocolException("memory regions " + j + " and " + i + " overlap");
                     }
                 }
+                // A file shorter than the region would fault (SIGBUS) on the first access past its end.
+                Posix.FileStat st = Posix.fstat(fds[i]);
+                if (st.isRegularFile() && st.size() < off + s) {
+                    throw new VhostProtocolException("memory region " + i + ": file of " + st.size()
+                            + " bytes is shorter than " + (off + s));
+                }
                 long length = align(off + s, Mman.PAGE_SIZE);
                 MemorySegment map;
                 try {
@@ -121,6 +127,17 @@ public final class GuestMemory {
             }
         }
         return null;
+    }
+
+    /** The guest physical address of front-end virtual address {@code va}, or -1 outside every region. */
+    public long gpaOfUser(long va) {
+        for (int i = 0; i < count; i++) {
+            long d = va - uaddr[i];
+            if (d >= 0 && d < size[i]) {
+                return gpa[i] + d;
+            }
+        }
+        return -1;
     }
 
     /** Unmaps every region. Only after every queue that used this table stopped. */

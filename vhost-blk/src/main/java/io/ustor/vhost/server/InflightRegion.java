@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The shared buffer of vhost-user's "Inflight I/O tracking" (PROTOCOL_F_INFLIGHT_SHMFD): one queue region per
- * virtqueue, laid out as the spec's split-ring {@code QueueRegionSplit}. The back end creates it for
+ * virtqueue, laid out as the spec's {@code QueueRegionSplit} or, when the packed ring was negotiated,
+ * {@code QueueRegionPacked}. The back end creates it for
  * GET_INFLIGHT_FD (a zeroed memfd), the front end keeps the descriptor and hands it back with SET_INFLIGHT_FD,
  * also to a restarted back end, which finds there the requests its predecessor had not completed.
  *
@@ -22,52 +23,58 @@ public final class InflightRegion {
     static final int QUEUE_HEADER = 16;
     /** DescStateSplit: inflight u8, padding[5], next u16, counter u64. */
     static final int DESC_STATE = 16;
+    /** QueueRegionPacked's header and DescStatePacked (see {@link PackedInflightQueue}). */
+    static final int PACKED_QUEUE_HEADER = 32, PACKED_DESC_STATE = 32;
     private static final int QUEUE_ALIGN = 64;
 
     private final MemorySegment mapping;
     private final int numQueues, queueSize;
+    private final boolean packed;
     private final long queueBytes;
 
-    private InflightRegion(MemorySegment mapping, int numQueues, int queueSize) {
+    private InflightRegion(MemorySegment mapping, int numQueues, int queueSize, boolean packed) {
         this.mapping = mapping;
         this.numQueues = numQueues;
         this.queueSize = queueSize;
-        this.queueBytes = queueRegionBytes(queueSize);
+        this.packed = packed;
+        this.queueBytes = queueRegionBytes(queueSize, packed);
     }
 
     /** Bytes of one queue's region. */
-    public static long queueRegionBytes(int queueSize) {
-        long b = QUEUE_HEADER + (long) DESC_STATE * queueSize;
+    public static long queueRegionBytes(int queueSize, boolean packed) {
+        long b = packed ? PACKED_QUEUE_HEADER + (long) PACKED_DESC_STATE * queueSize
+                : QUEUE_HEADER + (long) DESC_STATE * queueSize;
         return (b + QUEUE_ALIGN - 1) / QUEUE_ALIGN * QUEUE_ALIGN;
     }
 
     /** Bytes of a buffer for {@code numQueues} queues of {@code queueSize} entries. */
-    public static long bytes(int numQueues, int queueSize) {
-        return queueRegionBytes(queueSize) * numQueues;
+    public static long bytes(int numQueues, int queueSize, boolean packed) {
+        return queueRegionBytes(queueSize, packed) * numQueues;
     }
 
-    static void checkShape(int numQueues, int queueSize, int maxQueues) {
+    static void checkShape(int numQueues, int queueSize, int maxQueues, boolean packed) {
         if (numQueues < 1 || numQueues > maxQueues) {
             throw new VhostProtocolException("inflight buffer for " + numQueues + " queues (1.." + maxQueues + ")");
         }
-        if (queueSize < 1 || queueSize > Virtio.MAX_QUEUE_SIZE || Integer.bitCount(queueSize) != 1) {
+        if (queueSize < 1 || queueSize > Virtio.MAX_QUEUE_SIZE || (!packed && Integer.bitCount(queueSize) != 1)) {
             throw new VhostProtocolException("inflight buffer for queues of " + queueSize + " entries");
         }
     }
 
     /** GET_INFLIGHT_FD: a zeroed memfd of {@link #bytes} bytes; the caller owns the descriptor. */
-    public static int createFd(String name, int numQueues, int queueSize) {
-        return MemFd.create("vhost-inflight-" + name, bytes(numQueues, queueSize), MemFd.MFD_CLOEXEC);
+    public static int createFd(String name, int numQueues, int queueSize, boolean packed) {
+        return MemFd.create("vhost-inflight-" + name, bytes(numQueues, queueSize, packed), MemFd.MFD_CLOEXEC);
     }
 
     /**
      * SET_INFLIGHT_FD: maps {@code size} bytes at {@code offset} of {@code fd} (closed here either way), which must
-     * hold {@code numQueues} regions of {@code queueSize} entries.
+     * hold {@code numQueues} regions of {@code queueSize} entries in the layout of the ring type.
      */
-    public static InflightRegion map(int fd, long size, long offset, int numQueues, int queueSize, int maxQueues) {
+    public static InflightRegion map(int fd, long size, long offset, int numQueues, int queueSize, int maxQueues,
+                                     boolean packed) {
         try {
-            checkShape(numQueues, queueSize, maxQueues);
-            if (size < bytes(numQueues, queueSize) || size > (1L << 30) || offset < 0 || offset % Mman.PAGE_SIZE != 0) {
+            checkShape(numQueues, queueSize, maxQueues, packed);
+            if (size < bytes(numQueues, queueSize, packed) || size > (1L << 30) || offset < 0 || offset % Mman.PAGE_SIZE != 0) {
                 throw new VhostProtocolException("inflight buffer of " + size + " bytes at offset " + offset + " for "
                         + numQueues + " x " + queueSize);
             }
@@ -75,7 +82,7 @@ public final class InflightRegion {
                 throw new VhostProtocolException("inflight file is smaller than " + (offset + size) + " bytes");
             }
             MemorySegment m = Mman.mmap(MemorySegment.NULL, size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, offset);
-            return new InflightRegion(m, numQueues, queueSize);
+            return new InflightRegion(m, numQueues, queueSize, packed);
         } finally {
             Posix.closeRaw(fd);
         }
@@ -89,9 +96,14 @@ public final class InflightRegion {
         return queueSize;
     }
 
-    /** Queue {@code index}'s region, or null when this buffer has none for it or its size differs. */
-    MemorySegment queue(int index, int size) {
-        if (index >= numQueues || size != queueSize) {
+    /** Whether the regions have the packed-ring layout. */
+    public boolean packed() {
+        return packed;
+    }
+
+    /** Queue {@code index}'s region, or null when this buffer has none for it or its size or layout differs. */
+    MemorySegment queue(int index, int size, boolean packedRing) {
+        if (index >= numQueues || size != queueSize || packedRing != packed) {
             return null;
         }
         return mapping.asSlice(queueBytes * index, queueBytes);

@@ -11,38 +11,38 @@ import io.ustor.vhost.virtio.Virtio;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
- * A running split virtqueue, device side, polled by the reactor that owns it: takes requests from the available
- * ring, validates every descriptor against the guest memory table, turns them into bdev I/O on this reactor's
- * channel, and returns them through the used ring, publishing the used index and signalling the call eventfd once
- * per poll (batched). A chain that breaks the rules fails alone (used length 0, or IOERR when its status byte is
- * known); a ring that breaks them (index jump beyond the size, head beyond the ring) marks the queue broken: it
- * stops taking requests and touches nothing more.
+ * A running virtqueue, device side, polled by the reactor that owns it: the virtio-blk request handling shared by
+ * both ring layouts. A subclass reads requests from its ring ({@link SplitServerQueue}, {@link PackedServerQueue})
+ * and resolves each descriptor chain into the request's guest-memory segments with {@link #addBuffer} and
+ * {@link #mapIndirect}, which check every address against the memory table; this class validates the request,
+ * turns it into bdev I/O on this reactor's channel, writes the status, and hands the request back to the ring
+ * ({@link #writeUsed}), which publishes once per poll (batched) and signals the call eventfd when the driver
+ * wants it. A chain that breaks the rules fails alone (used length 0); a ring that breaks them marks the queue
+ * broken: it stops taking requests and touches nothing more.
+ *
+ * <p>With a dirty log (live migration) every guest-memory write the device makes is logged: the writable
+ * segments of each completed request and the ring's used entries.
  *
  * <p>Everything after {@link #start} runs on the owning reactor. Per-request state is preallocated.
  */
-final class ServerQueue implements Poller {
-    private static final System.Logger LOG = System.getLogger(ServerQueue.class.getName());
+abstract class ServerQueue implements Poller {
+    static final System.Logger LOG = System.getLogger(ServerQueue.class.getName());
     static final int SEG_MAX = 128;
     /** Logged bad chains per queue; later ones are only counted. */
     private static final int LOGGED_ERRORS = 8;
 
-    private final String name;
-    private final int index, size;
-    private final GuestMemory mem;
-    private final MemorySegment desc, avail, used;
-    private final boolean eventIdx, indirect, readOnly;
+    final String name;
+    final int index, size;
+    final GuestMemory mem;
+    final boolean eventIdx, indirect;
+    private final boolean readOnly;
     private final BdevDesc bdev;
     private final int blockSize, blockShift;
     private final long capacitySectors;
@@ -51,14 +51,12 @@ final class ServerQueue implements Poller {
     private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
     private final Reactor reactor;
     private volatile int callFd;
-    /** Inflight tracking in the front end's shared buffer (PROTOCOL_F_INFLIGHT_SHMFD), or null. */
-    private final InflightQueue inflightLog;
 
-    /** One task per ring entry, used by the request whose chain starts there (a head is in flight at most once). */
-    private final BlkTask[] tasks;
-    private int lastAvail, usedIdx, signalledUsed, pendingUsed;
-    private int inflight;
-    private boolean broken, stopping;
+    /** One task per ring entry: no more requests than entries can be in flight. */
+    final BlkTask[] tasks;
+    int inflight;
+    boolean broken;
+    private boolean stopping;
     private BdevChannel channel;
     private PollerHandle poller;
     private CompletableFuture<Integer> stopped;
@@ -67,18 +65,20 @@ final class ServerQueue implements Poller {
     /** Requests a predecessor left in flight, resubmitted at start from the inflight buffer. */
     volatile int resubmitted;
     private long errorsLogged;
+    /** The dirty log while the front end has logging on, else null; and where the ring's used writes log (-1: not). */
+    DirtyLog log;
+    long ringLogGpa = -1;
+    // An indirect table resolved by mapIndirect.
+    MemorySegment table;
+    long tableOffset;
+    int tableCount;
 
-    ServerQueue(String controller, int index, int size, GuestMemory mem, MemorySegment desc, MemorySegment avail,
-                MemorySegment used, int lastAvail, boolean eventIdx, boolean indirect, boolean readOnly, BdevDesc bdev,
-                int callFd, Reactor reactor, MemorySegment inflightRegion) {
+    ServerQueue(String controller, int index, int size, GuestMemory mem, boolean eventIdx, boolean indirect,
+                boolean readOnly, BdevDesc bdev, int callFd, Reactor reactor) {
         this.name = controller + " queue " + index;
         this.index = index;
         this.size = size;
         this.mem = mem;
-        this.desc = desc;
-        this.avail = avail;
-        this.used = used;
-        this.lastAvail = lastAvail & 0xffff;
         this.eventIdx = eventIdx;
         this.indirect = indirect;
         this.readOnly = readOnly;
@@ -90,7 +90,6 @@ final class ServerQueue implements Poller {
         this.serialSegment = MemorySegment.ofArray(serial);
         this.callFd = callFd;
         this.reactor = reactor;
-        this.inflightLog = inflightRegion == null ? null : new InflightQueue(inflightRegion, size);
         one.set(JAVA_LONG, 0, 1L);
         tasks = new BlkTask[size];
         for (int i = 0; i < size; i++) {
@@ -115,62 +114,33 @@ final class ServerQueue implements Poller {
         return broken;
     }
 
-    /**
-     * On the reactor: takes a bdev channel, tells the driver not to kick (we poll), registers the poller. With an
-     * inflight buffer, requests a previous back end took but never returned are resubmitted (oldest first) and the
-     * next available index follows from them, whatever base the front end sent.
-     */
-    void start() {
+    /** On the reactor: takes a bdev channel, prepares the ring (no kicks: we poll), registers the poller. */
+    final void start() {
         channel = bdev.getIoChannel();
-        usedIdx = Short.toUnsignedInt(used.get(JAVA_SHORT, 2));
-        signalledUsed = usedIdx;
-        int[] resubmit = null;
-        if (inflightLog != null) {
-            InflightQueue.Recovery r = inflightLog.recover(usedIdx);
-            if (r.problem() != null) {
-                LOG.log(System.Logger.Level.WARNING, "vhost {0}: inflight buffer ignored and reset: {1}", name, r.problem());
-            }
-            if (!r.fresh()) {
-                int derived = (usedIdx + r.resubmit().length) & 0xffff;
-                if (derived != lastAvail) {
-                    LOG.log(System.Logger.Level.INFO, "vhost {0}: next available index {1} from the inflight buffer (front end said {2})",
-                            name, Integer.toString(derived), Integer.toString(lastAvail));
-                }
-                lastAvail = derived;
-                resubmit = r.resubmit();
-            }
-        }
-        if (eventIdx) {
-            setAvailEvent();
-        } else {
-            used.set(JAVA_SHORT, 0, (short) Virtio.USED_F_NO_NOTIFY);
-        }
+        startRing();
         poller = reactor.addPoller("vhost " + name, this);
-        if (resubmit != null && resubmit.length > 0) {
-            LOG.log(System.Logger.Level.INFO, "vhost {0}: resubmitting {1} request(s) left in flight",
-                    name, Integer.toString(resubmit.length));
-            resubmitted = resubmit.length;
-            for (int head : resubmit) {
-                BlkTask t = tasks[head];
-                t.busy = true;
-                inflight++;
-                requests++;
-                t.reset(head);
-                process(t);
-            }
-        }
     }
 
-    /** Event index far ahead of the driver: it never needs to kick a polled queue. */
-    private void setAvailEvent() {
-        used.set(JAVA_SHORT, 4 + 8L * size, (short) (lastAvail + 0x8000));
-    }
+    /** On the reactor, before polling starts: ring state from guest memory, requests left in flight resubmitted. */
+    abstract void startRing();
+
+    /** Takes what the driver made available; the number of requests taken. */
+    abstract int fetch();
+
+    /** Returns a finished request to the driver in the ring (visible at the next {@link #publish}) and frees its task. */
+    abstract void writeUsed(BlkTask t);
+
+    /** Makes the used entries written since the last call visible and signals the driver if it wants; the count. */
+    abstract int publish();
+
+    /** The vring base GET_VRING_BASE reports once stopped. */
+    abstract int base();
 
     /**
-     * On the reactor: stops taking requests; the future completes (on the reactor) with the next available index
-     * once every request in flight completed and the used ring is published.
+     * On the reactor: stops taking requests; the future completes (on the reactor) with the vring base once every
+     * request in flight completed and the used entries are published.
      */
-    CompletableFuture<Integer> stop() {
+    final CompletableFuture<Integer> stop() {
         stopping = true;
         stopped = new CompletableFuture<>();
         if (inflight == 0) {
@@ -180,14 +150,20 @@ final class ServerQueue implements Poller {
     }
 
     /** On the reactor: a new call eventfd; returns the old one for the caller to close. */
-    int swapCallFd(int fd) {
+    final int swapCallFd(int fd) {
         int old = callFd;
         callFd = fd;
         return old;
     }
 
+    /** On the reactor: logging on ({@code log} non-null) or off; {@code ringGpa} -1 leaves the ring unlogged. */
+    void setLog(DirtyLog log, long ringGpa) {
+        this.log = log;
+        this.ringLogGpa = log == null ? -1 : ringGpa;
+    }
+
     @Override
-    public int poll() {
+    public final int poll() {
         int work = 0;
         if (!stopping && !broken) {
             work += fetch();
@@ -209,61 +185,74 @@ final class ServerQueue implements Poller {
             bdev.putIoChannel(channel);
             channel = null;
         }
-        stopped.complete(lastAvail);
+        stopped.complete(base());
     }
 
-    private int fetch() {
-        int availIdx = Short.toUnsignedInt(avail.get(JAVA_SHORT, 2));
-        VarHandle.acquireFence(); // ring entries after the index
-        int pending = (availIdx - lastAvail) & 0xffff;
-        if (pending == 0) {
-            return 0;
-        }
-        if (pending > size) {
-            markBroken("available index " + availIdx + " is " + pending + " ahead of " + lastAvail + ", beyond the ring size " + size);
-            return 0;
-        }
-        int taken = 0;
-        while (taken < pending) {
-            int head = Short.toUnsignedInt(avail.get(JAVA_SHORT, 4 + 2L * (lastAvail & (size - 1))));
-            if (head >= size) {
-                markBroken("head " + head + " in available slot " + lastAvail + " beyond the ring size " + size);
-                break;
-            }
-            BlkTask t = tasks[head];
-            if (t.busy) {
-                markBroken("head " + head + " made available again while in flight");
-                break;
-            }
-            lastAvail = (lastAvail + 1) & 0xffff;
-            taken++;
-            t.busy = true;
-            inflight++;
-            requests++;
-            if (inflightLog != null) {
-                inflightLog.fetched(head);
-            }
-            t.reset(head);
-            process(t);
-        }
-        if (eventIdx) {
-            setAvailEvent();
-        }
-        return taken;
-    }
-
-    private void markBroken(String why) {
+    final void markBroken(String why) {
         if (!broken) {
             broken = true;
             LOG.log(System.Logger.Level.ERROR, "vhost {0}: device broken, the queue stops serving: {1}", name, why);
         }
     }
 
-    /** Resolves, validates and submits one request; anything wrong completes it at once. */
-    private void process(BlkTask t) {
-        int rc = walkChain(t);
-        if (rc != 0) {
-            failChain(t, rc);
+    final void signal() {
+        int fd = callFd;
+        if (fd >= 0) {
+            Posix.writeRaw(fd, one, 8);
+        }
+    }
+
+    /**
+     * Adds a guest buffer to the task's chain, split where it crosses regions: 0, -EFAULT outside guest memory,
+     * -E2BIG beyond the segments a request may have, -EINVAL for readable after writable.
+     */
+    final int addBuffer(BlkTask t, long addr, long len, boolean writable) {
+        if (!writable && t.sawWritable) {
+            return -Errno.EINVAL;
+        }
+        t.sawWritable |= writable;
+        while (len > 0) {
+            int r = mem.regionOfGpa(addr);
+            if (r < 0) {
+                return -Errno.EFAULT;
+            }
+            long off = addr - mem.regionGpa(r);
+            long n = Math.min(len, mem.regionSize(r) - off);
+            if (!t.addSegment(r, off, n, writable)) {
+                return -Errno.E2BIG;
+            }
+            addr += n;
+            len -= n;
+        }
+        return 0;
+    }
+
+    /**
+     * Resolves an indirect table of {@code len} bytes at {@code addr} (whole descriptors, contiguous in one region)
+     * into {@link #table}, {@link #tableOffset}, {@link #tableCount}: 0 or -errno.
+     */
+    final int mapIndirect(long addr, long len) {
+        if (!indirect || len == 0 || len % Virtio.DESC_SIZE != 0 || len / Virtio.DESC_SIZE > Virtio.MAX_QUEUE_SIZE) {
+            return -Errno.EINVAL;
+        }
+        int r = mem.regionOfGpa(addr);
+        if (r < 0) {
+            return -Errno.EFAULT;
+        }
+        long off = addr - mem.regionGpa(r);
+        if (len > mem.regionSize(r) - off) {
+            return -Errno.EFAULT;
+        }
+        table = mem.region(r);
+        tableOffset = off;
+        tableCount = (int) (len / Virtio.DESC_SIZE);
+        return 0;
+    }
+
+    /** Validates and submits a request whose chain the ring resolved ({@code walk} 0) or failed (-errno). */
+    final void serve(BlkTask t, int walk) {
+        if (walk != 0) {
+            failChain(t, walk);
             return;
         }
         if (t.readableBytes < Virtio.BLK_REQ_HEADER || t.writableBytes < 1) {
@@ -276,78 +265,11 @@ final class ServerQueue implements Poller {
             complete(t, status);
             return;
         }
-        rc = submit(t);
+        int rc = submit(t);
         if (rc == -Errno.ENOMEM) {
             waitForIo(t);
         } else if (rc < 0) {
             complete(t, Virtio.BLK_S_IOERR);
-        }
-    }
-
-    /**
-     * Follows the chain from the task's head (through an indirect table when there is one) into guest-memory
-     * segments: 0, or -EINVAL for any rule broken (index out of the table, loop, address outside guest memory,
-     * readable after writable, bad indirect descriptor, too many segments).
-     */
-    private int walkChain(BlkTask t) {
-        MemorySegment table = desc;
-        long tableBase = 0;
-        int tableSize = size;
-        int idx = t.head;
-        int walked = 0;
-        boolean inIndirect = false, sawWritable = false;
-        while (true) {
-            if (idx >= tableSize || ++walked > tableSize) {
-                return -Errno.EINVAL; // out of the table, or a loop
-            }
-            long d = tableBase + (long) idx * Virtio.DESC_SIZE;
-            long addr = table.get(JAVA_LONG_UNALIGNED, d);
-            long len = Integer.toUnsignedLong(table.get(JAVA_INT_UNALIGNED, d + 8));
-            int flags = Short.toUnsignedInt(table.get(JAVA_SHORT_UNALIGNED, d + 12));
-            int next = Short.toUnsignedInt(table.get(JAVA_SHORT_UNALIGNED, d + 14));
-            if ((flags & Virtio.DESC_F_INDIRECT) != 0) {
-                if (!indirect || inIndirect || (flags & Virtio.DESC_F_NEXT) != 0 || len == 0
-                        || len % Virtio.DESC_SIZE != 0 || len / Virtio.DESC_SIZE > Virtio.MAX_QUEUE_SIZE) {
-                    return -Errno.EINVAL;
-                }
-                int r = mem.regionOfGpa(addr);
-                if (r < 0) {
-                    return -Errno.EFAULT;
-                }
-                long off = addr - mem.regionGpa(r);
-                if (len > mem.regionSize(r) - off) {
-                    return -Errno.EFAULT; // the table must be contiguous in one region
-                }
-                table = mem.region(r);
-                tableBase = off;
-                tableSize = (int) (len / Virtio.DESC_SIZE);
-                idx = 0;
-                walked = 0;
-                inIndirect = true;
-                continue;
-            }
-            boolean writable = (flags & Virtio.DESC_F_WRITE) != 0;
-            if (!writable && sawWritable) {
-                return -Errno.EINVAL;
-            }
-            sawWritable |= writable;
-            while (len > 0) {
-                int r = mem.regionOfGpa(addr);
-                if (r < 0) {
-                    return -Errno.EFAULT;
-                }
-                long off = addr - mem.regionGpa(r);
-                long n = Math.min(len, mem.regionSize(r) - off);
-                if (!t.addSegment(r, off, n, writable)) {
-                    return -Errno.E2BIG;
-                }
-                addr += n;
-                len -= n;
-            }
-            if ((flags & Virtio.DESC_F_NEXT) == 0) {
-                return 0;
-            }
-            idx = next;
         }
     }
 
@@ -434,7 +356,7 @@ final class ServerQueue implements Poller {
     }
 
     /** Submits the prepared request on this reactor's channel: 0 or -errno. */
-    int submit(BlkTask t) {
+    final int submit(BlkTask t) {
         return switch (t.type) {
             case Virtio.BLK_T_IN -> bdev.readv(channel, t.iovs, t.iovCount, t.offsetBlocks, t.numBlocks, t, null);
             case Virtio.BLK_T_OUT -> bdev.writev(channel, t.iovs, t.iovCount, t.offsetBlocks, t.numBlocks, t, null);
@@ -445,59 +367,28 @@ final class ServerQueue implements Poller {
         };
     }
 
-    void waitForIo(BlkTask t) {
+    final void waitForIo(BlkTask t) {
         if (bdev.queueIoWait(channel, t) != 0) {
             complete(t, Virtio.BLK_S_IOERR);
         }
     }
 
     /** Finishes a request with a virtio-blk status: status byte, used entry (published at the next poll). */
-    void complete(BlkTask t, int status) {
+    final void complete(BlkTask t, int status) {
         t.writeStatus(mem, status);
         t.usedLength = status == Virtio.BLK_S_OK ? t.usedLength + 1 : 1;
+        DirtyLog l = log;
+        if (l != null) {
+            t.logWritable(mem, l); // data, serial and status: everything the device may have written
+        }
         retire(t);
     }
 
     private void retire(BlkTask t) {
-        long e = 4 + 8L * (usedIdx & (size - 1));
-        used.set(JAVA_INT, e, t.head);
-        used.set(JAVA_INT, e + 4, t.usedLength);
-        usedIdx = (usedIdx + 1) & 0xffff;
-        pendingUsed++;
-        if (inflightLog != null) {
-            inflightLog.returned(t.head);
-        }
+        writeUsed(t);
         t.clearIovs();
         t.busy = false;
         inflight--;
-    }
-
-    /** Publishes the used index once for everything retired since the last call, and signals the driver if it wants. */
-    private int publish() {
-        if (pendingUsed == 0) {
-            return 0;
-        }
-        int n = pendingUsed;
-        pendingUsed = 0;
-        VarHandle.releaseFence(); // used entries before the index
-        used.set(JAVA_SHORT, 2, (short) usedIdx);
-        if (inflightLog != null) {
-            inflightLog.published(usedIdx);
-        }
-        VarHandle.fullFence(); // the index before reading the driver's suppression state
-        boolean signal;
-        if (eventIdx) {
-            int usedEvent = Short.toUnsignedInt(avail.get(JAVA_SHORT, 4 + 2L * size));
-            signal = Virtio.needEvent(usedEvent, usedIdx, signalledUsed);
-        } else {
-            signal = (avail.get(JAVA_SHORT, 0) & Virtio.AVAIL_F_NO_INTERRUPT) == 0;
-        }
-        signalledUsed = usedIdx;
-        int fd = callFd;
-        if (signal && fd >= 0) {
-            Posix.writeRaw(fd, one, 8);
-        }
-        return n;
     }
 
     @Override

@@ -41,11 +41,16 @@ public final class VhostSession implements AutoCloseable {
     private GuestMemory memory;
     /** The front end's inflight buffer (SET_INFLIGHT_FD), or null. */
     private InflightRegion inflight;
+    /** The front end's dirty log (SET_LOG_BASE), or null; logging runs while it is set and LOG_ALL is acked. */
+    private DirtyLog dirtyLog;
+    private int logEventFd = -1;
+    private boolean warnedInflightShape;
 
     /** Per-queue configuration as the front end sent it, and the running queue when started. */
     private static final class QueueState {
         int num;
-        long descVa, availVa, usedVa;
+        long descVa, availVa, usedVa, logGpa;
+        int addrFlags;
         boolean addrSet, kicked, enabled;
         int base;
         int kickFd = -1, callFd = -1, errFd = -1;
@@ -118,8 +123,14 @@ public final class VhostSession implements AutoCloseable {
                 if ((f & ~offered) != 0) {
                     throw new VhostProtocolException("features 0x" + Long.toHexString(f & ~offered) + " were not offered");
                 }
+                boolean logChange = Virtio.has(f ^ ackedFeatures, Virtio.F_LOG_ALL);
                 ackedFeatures = f;
                 protocolFeaturesAcked = Virtio.has(f, F_PROTOCOL_FEATURES);
+                if (logChange) {
+                    LOG.log(System.Logger.Level.INFO, "vhost {0}: dirty logging {1}", device.name(),
+                            Virtio.has(f, Virtio.F_LOG_ALL) ? "on" : "off");
+                    updateLogging();
+                }
             }
             case GET_PROTOCOL_FEATURES -> {
                 return reply(protocolFeatures());
@@ -145,28 +156,42 @@ public final class VhostSession implements AutoCloseable {
             case SET_VRING_NUM -> {
                 QueueState q = queue(in.getInt(0));
                 int num = in.getInt(4);
-                if (num <= 0 || num > Virtio.MAX_QUEUE_SIZE || Integer.bitCount(num) != 1) {
-                    throw new VhostProtocolException("queue size " + num + " is not a power of two up to " + Virtio.MAX_QUEUE_SIZE);
+                // Packed rings may have any size; a split ring's must be a power of two (checked at start).
+                if (num <= 0 || num > Virtio.MAX_QUEUE_SIZE) {
+                    throw new VhostProtocolException("queue size " + num + " outside 1.." + Virtio.MAX_QUEUE_SIZE);
                 }
                 requireStopped(q, "SET_VRING_NUM");
                 q.num = num;
             }
             case SET_VRING_ADDR -> {
                 QueueState q = queue(in.getInt(0));
-                requireStopped(q, "SET_VRING_ADDR");
-                long d = in.getLong(8), u = in.getLong(16), a = in.getLong(24);
+                int flags = in.getInt(4);
+                long d = in.getLong(8), u = in.getLong(16), a = in.getLong(24), logGpa = in.getLong(32);
+                if (q.running != null) {
+                    // Migration turns used-ring logging on and off on a running ring: only the log may change.
+                    if (d != q.descVa || u != q.usedVa || a != q.availVa) {
+                        throw new VhostProtocolException("SET_VRING_ADDR moving a running queue");
+                    }
+                    q.addrFlags = flags;
+                    q.logGpa = logGpa;
+                    pushLog(q);
+                    return false;
+                }
                 if ((d & 15) != 0 || (a & 1) != 0 || (u & 3) != 0) {
                     throw new VhostProtocolException("misaligned ring addresses");
                 }
                 q.descVa = d;
                 q.usedVa = u;
                 q.availVa = a;
+                q.addrFlags = flags;
+                q.logGpa = logGpa;
                 q.addrSet = true;
             }
             case SET_VRING_BASE -> {
                 QueueState q = queue(in.getInt(0));
                 requireStopped(q, "SET_VRING_BASE");
-                q.base = in.getInt(4) & 0xffff;
+                // Split: the next available index. Packed: available position and wrap in bits 0-15, used in 16-31.
+                q.base = in.getInt(4);
             }
             case GET_VRING_BASE -> {
                 int index = in.getInt(0);
@@ -236,10 +261,11 @@ public final class VhostSession implements AutoCloseable {
             case GET_INFLIGHT_FD -> {
                 // payload: mmap_size u64, mmap_offset u64, num_queues u16, queue_size u16 (QEMU pads to 24)
                 int numQueues = in.getUnsignedShort(16), queueSize = in.getUnsignedShort(18);
-                InflightRegion.checkShape(numQueues, queueSize, device.maxQueues());
-                int fd = InflightRegion.createFd(device.name(), numQueues, queueSize);
+                // The layout follows the ring type: front ends set the features first (QEMU does, for this).
+                InflightRegion.checkShape(numQueues, queueSize, device.maxQueues(), packed());
+                int fd = InflightRegion.createFd(device.name(), numQueues, queueSize, packed());
                 try {
-                    out.begin(GET_INFLIGHT_FD, FLAG_REPLY).putLong(0, InflightRegion.bytes(numQueues, queueSize))
+                    out.begin(GET_INFLIGHT_FD, FLAG_REPLY).putLong(0, InflightRegion.bytes(numQueues, queueSize, packed()))
                             .putLong(8, 0).putShort(16, (short) numQueues).putShort(18, (short) queueSize)
                             .putInt(20, 0); // QEMU wants exactly its padded struct: 24 bytes
                     out.addFd(fd);
@@ -259,13 +285,36 @@ public final class VhostSession implements AutoCloseable {
                     requireStopped(q, "SET_INFLIGHT_FD");
                 }
                 InflightRegion fresh = InflightRegion.map(in.takeFd(0), mmapSize, mmapOffset, numQueues, queueSize,
-                        device.maxQueues());
+                        device.maxQueues(), packed());
                 if (inflight != null) {
                     inflight.unmap();
                 }
                 inflight = fresh;
                 LOG.log(System.Logger.Level.INFO, "vhost {0}: inflight buffer for {1} queue(s) of {2}", device.name(),
                         Integer.toString(numQueues), Integer.toString(queueSize));
+            }
+            case SET_LOG_BASE -> {
+                if (!Virtio.has(ackedProtocol, PROTOCOL_F_LOG_SHMFD) || in.fdCount() != 1) {
+                    throw new VhostProtocolException("SET_LOG_BASE needs LOG_SHMFD and one descriptor (got " + in.fdCount() + ")");
+                }
+                long logSize = in.getLong(0), logOffset = in.getLong(8);
+                DirtyLog fresh = DirtyLog.map(in.takeFd(0), logSize, logOffset);
+                DirtyLog old = dirtyLog;
+                dirtyLog = fresh;
+                updateLogging();
+                if (old != null) {
+                    old.unmap(); // no queue holds it any more
+                }
+                LOG.log(System.Logger.Level.INFO, "vhost {0}: dirty log of {1} bytes", device.name(), Long.toString(logSize));
+                // With LOG_SHMFD the front end waits for this reply before it reads the log.
+                out.begin(SET_LOG_BASE, FLAG_REPLY).putLong(0, 0);
+                conn.write(out);
+                return true;
+            }
+            case SET_LOG_FD -> {
+                int fd = takeVringFd();
+                closeFd(logEventFd);
+                logEventFd = fd; // optional: this device does not notify the front end about log writes
             }
             case GET_MAX_MEM_SLOTS -> {
                 return reply(MAX_MEM_REGIONS);
@@ -277,7 +326,48 @@ public final class VhostSession implements AutoCloseable {
 
     private long protocolFeatures() {
         return (1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK) | (1L << PROTOCOL_F_CONFIG)
-                | (1L << PROTOCOL_F_INFLIGHT_SHMFD);
+                | (1L << PROTOCOL_F_INFLIGHT_SHMFD) | (1L << PROTOCOL_F_LOG_SHMFD);
+    }
+
+    private boolean packed() {
+        return Virtio.has(ackedFeatures, Virtio.F_RING_PACKED);
+    }
+
+    /** The log while logging is on (a log set and LOG_ALL acked), else null. */
+    private DirtyLog activeLog() {
+        return Virtio.has(ackedFeatures, Virtio.F_LOG_ALL) ? dirtyLog : null;
+    }
+
+    /**
+     * Where a queue's used-ring writes are logged, or -1: with VHOST_VRING_F_LOG, the split ring's used ring at
+     * log_guest_addr; the packed ring writes used descriptors into its descriptor ring, logged at that ring's
+     * guest address.
+     */
+    private long ringLogGpa(QueueState q) {
+        if ((q.addrFlags & Virtio.VRING_F_LOG) == 0) {
+            return -1;
+        }
+        return packed() ? memory.gpaOfUser(q.descVa) : q.logGpa;
+    }
+
+    private void updateLogging() {
+        for (QueueState q : queues) {
+            pushLog(q);
+        }
+    }
+
+    /** Gives a running queue the current log state, on its reactor. */
+    private void pushLog(QueueState q) {
+        ServerQueue r = q.running;
+        if (r == null) {
+            return;
+        }
+        DirtyLog l = activeLog();
+        long gpa = ringLogGpa(q);
+        await(r.reactor().call(() -> {
+            r.setLog(l, gpa);
+            return null;
+        }));
     }
 
     private boolean reply(long value) throws IOException {
@@ -372,26 +462,47 @@ public final class VhostSession implements AutoCloseable {
             return;
         }
         int n = q.num;
+        boolean packed = packed();
+        if (!packed && Integer.bitCount(n) != 1) {
+            throw new VhostProtocolException("queue " + index + ": split ring size " + n + " is not a power of two");
+        }
         MemorySegment desc = memory.userRange(q.descVa, Virtio.descTableBytes(n));
-        MemorySegment avail = memory.userRange(q.availVa, Virtio.availRingBytes(n));
-        MemorySegment used = memory.userRange(q.usedVa, Virtio.usedRingBytes(n));
+        MemorySegment avail = memory.userRange(q.availVa, packed ? Virtio.EVENT_SUPPRESS_BYTES : Virtio.availRingBytes(n));
+        MemorySegment used = memory.userRange(q.usedVa, packed ? Virtio.EVENT_SUPPRESS_BYTES : Virtio.usedRingBytes(n));
         if (desc == null || avail == null || used == null) {
             throw new VhostProtocolException("queue " + index + ": ring addresses outside the memory table");
         }
         List<Reactor> rs = device.reactors();
         Reactor reactor = rs.get(index % rs.size());
-        ServerQueue sq = new ServerQueue(device.name(), index, n, memory, desc, avail, used, q.base,
-                Virtio.has(ackedFeatures, Virtio.F_EVENT_IDX), Virtio.has(ackedFeatures, Virtio.F_INDIRECT_DESC),
-                device.readOnly(), device.bdev(), q.callFd, reactor,
-                inflight == null ? null : inflight.queue(index, n));
+        boolean eventIdx = Virtio.has(ackedFeatures, Virtio.F_EVENT_IDX);
+        boolean indirectDesc = Virtio.has(ackedFeatures, Virtio.F_INDIRECT_DESC);
+        ServerQueue sq;
+        MemorySegment inflightQueue = inflight == null ? null : inflight.queue(index, n, packed);
+        if (inflight != null && inflightQueue == null && !warnedInflightShape) {
+            warnedInflightShape = true;
+            LOG.log(System.Logger.Level.WARNING, "vhost {0}: the inflight buffer ({1} x {2}, {3} layout) does not fit "
+                    + "queue {4}; it runs untracked", device.name(), Integer.toString(inflight.numQueues()),
+                    Integer.toString(inflight.queueSize()), inflight.packed() ? "packed" : "split", Integer.toString(index));
+        }
+        if (packed) {
+            sq = new PackedServerQueue(device.name(), index, n, memory, desc, avail, used, q.base, eventIdx,
+                    indirectDesc, device.readOnly(), device.bdev(), q.callFd, reactor, inflightQueue);
+        } else {
+            sq = new SplitServerQueue(device.name(), index, n, memory, desc, avail, used, q.base, eventIdx,
+                    indirectDesc, device.readOnly(), device.bdev(), q.callFd, reactor, inflightQueue);
+        }
+        DirtyLog log = activeLog();
+        long logGpa = ringLogGpa(q);
         await(reactor.call(() -> {
+            sq.setLog(log, logGpa);
             sq.start();
             return null;
         }));
         q.running = sq;
         resubmitted += sq.resubmitted;
-        LOG.log(System.Logger.Level.INFO, "vhost {0}: queue {1} started on {2} (size {3}, base {4})", device.name(),
-                Integer.toString(index), reactor.name(), Integer.toString(n), Integer.toString(q.base));
+        LOG.log(System.Logger.Level.INFO, "vhost {0}: {1} queue {2} started on {3} (size {4}, base 0x{5})", device.name(),
+                packed ? "packed" : "split", Integer.toString(index), reactor.name(), Integer.toString(n),
+                Integer.toHexString(q.base));
     }
 
     /** Stops a running queue after its requests in flight complete; its next available index becomes the base. */
@@ -463,6 +574,12 @@ public final class VhostSession implements AutoCloseable {
             inflight.unmap();
             inflight = null;
         }
+        if (dirtyLog != null && runningQueues() == 0) {
+            dirtyLog.unmap();
+            dirtyLog = null;
+        }
+        closeFd(logEventFd);
+        logEventFd = -1;
         in.closeFds();
         conn.close();
     }

@@ -1,6 +1,6 @@
 package io.ustor.vhost.virtio;
 
-/** virtio 1.2 constants: feature bits, split-ring layout and flags, virtio-blk requests and status. */
+/** virtio 1.2 constants: feature bits, split- and packed-ring layout and flags, virtio-blk requests and status. */
 public final class Virtio {
     // Device-independent feature bits.
     public static final int F_INDIRECT_DESC = 28, F_EVENT_IDX = 29, F_VERSION_1 = 32, F_RING_PACKED = 34;
@@ -14,6 +14,19 @@ public final class Virtio {
     public static final int DESC_SIZE = 16;
     public static final int AVAIL_F_NO_INTERRUPT = 1, USED_F_NO_NOTIFY = 1;
     public static final int MAX_QUEUE_SIZE = 32768;
+
+    // Packed ring (virtio 1.2 2.8): descriptor flags beyond the split ones, event suppression flags.
+    public static final int PACKED_DESC_F_AVAIL = 1 << 7, PACKED_DESC_F_USED = 1 << 15;
+    public static final int RING_EVENT_FLAGS_ENABLE = 0, RING_EVENT_FLAGS_DISABLE = 1, RING_EVENT_FLAGS_DESC = 2;
+    /** Bytes of a packed ring's driver and device event suppression structures. */
+    public static final int EVENT_SUPPRESS_BYTES = 4;
+
+    /** vhost's VHOST_F_LOG_ALL feature bit: the back end logs its guest-memory writes for live migration. */
+    public static final int F_LOG_ALL = 26;
+    /** SET_VRING_ADDR flag: log writes to this ring's used ring at log_guest_addr. */
+    public static final int VRING_F_LOG = 1;
+    /** Dirty log page (VHOST_LOG_PAGE). */
+    public static final int LOG_PAGE_SHIFT = 12;
 
     // virtio-blk requests.
     public static final int BLK_T_IN = 0, BLK_T_OUT = 1, BLK_T_FLUSH = 4, BLK_T_GET_ID = 8, BLK_T_DISCARD = 11,

@@ -18,7 +18,7 @@ class InflightQueueTest {
     private static final int SIZE = 8;
 
     private static MemorySegment region(Arena arena) {
-        return arena.allocate(InflightRegion.queueRegionBytes(SIZE), 64);
+        return arena.allocate(InflightRegion.queueRegionBytes(SIZE, false), 64);
     }
 
     @Test
@@ -111,16 +111,17 @@ class InflightQueueTest {
 
     @Test
     void setInflightFdChecksTheFileAgainstTheShape() {
-        long two = InflightRegion.bytes(2, SIZE);
-        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(100), two, 0, 2, SIZE, 4), "file too small");
-        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), 64, 0, 2, SIZE, 4), "size too small");
-        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), two, 0, 5, SIZE, 4), "queues");
-        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), two, 0, 2, 6, 4), "ring size");
-        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two + 4096), two, 100, 2, SIZE, 4), "offset");
-        InflightRegion ok = InflightRegion.map(memfd(two), two, 0, 2, SIZE, 4);
-        assertNotNull(ok.queue(1, SIZE));
-        assertNull(ok.queue(2, SIZE), "no region for a third queue");
-        assertNull(ok.queue(0, 16), "nor for a ring of another size");
+        long two = InflightRegion.bytes(2, SIZE, false);
+        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(100), two, 0, 2, SIZE, 4, false), "file too small");
+        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), 64, 0, 2, SIZE, 4, false), "size too small");
+        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), two, 0, 5, SIZE, 4, false), "queues");
+        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two), two, 0, 2, 6, 4, false), "ring size");
+        assertThrows(VhostProtocolException.class, () -> InflightRegion.map(memfd(two + 4096), two, 100, 2, SIZE, 4, false), "offset");
+        InflightRegion ok = InflightRegion.map(memfd(two), two, 0, 2, SIZE, 4, false);
+        assertNotNull(ok.queue(1, SIZE, false));
+        assertNull(ok.queue(2, SIZE, false), "no region for a third queue");
+        assertNull(ok.queue(0, 16, false), "nor for a ring of another size");
+        assertNull(ok.queue(0, SIZE, true), "nor for a packed ring");
         ok.unmap();
     }
 }

@@ -4,7 +4,8 @@ import io.ustor.testbed.Guest;
 import io.ustor.testbed.GuestResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.RandomAccessFile;
@@ -20,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * The operator's case: bin/ustord serves a file-backed disk to a QEMU guest over vhost-user-blk and is killed
  * (SIGKILL) under the guest's fio load, then started again with the same config. A delay bdev keeps writes in flight
  * (20 ms each), so the kill always catches some. QEMU ({@code reconnect=1}) reconnects, the new ustord resubmits what
- * the old one left in the inflight area, and fio's write and crc32c verify finish without an error.
+ * the old one left in the inflight area, and fio's write and crc32c verify finish without an error. On split and
+ * packed rings (each has its own inflight layout).
  */
 @Tag("guest")
 class VhostUstordReconnectGuestTest {
@@ -49,8 +51,9 @@ class VhostUstordReconnectGuestTest {
         return d;
     }
 
-    @Test
-    void guestFioSurvivesUstordKilledUnderLoad() throws Exception {
+    @ParameterizedTest(name = "packed_ring={0}")
+    @ValueSource(booleans = {false, true})
+    void guestFioSurvivesUstordKilledUnderLoad(boolean packed) throws Exception {
         Path disk = dir.resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.setLength(BLOCKS * BLOCK);
@@ -65,12 +68,18 @@ class VhostUstordReconnectGuestTest {
                      "avg_read_latency": 0, "p99_read_latency": 0, "avg_write_latency": 20000, "p99_write_latency": 20000}}
                   ]},
                   {"subsystem": "vhost_blk", "config": [
-                    {"method": "vhost_create_blk_controller", "params": {"ctrlr": "vhost.0", "dev_name": "Slow0"}}
+                    {"method": "vhost_create_blk_controller", "params": {"ctrlr": "vhost.0", "dev_name": "Slow0", "packed_ring": %b}}
                   ]}
-                ]}""".formatted(disk, BLOCK));
+                ]}""".formatted(disk, BLOCK, packed));
         ustord = start(config, sockDir);
-        guest = Guest.builder().name("ustord-vhost-reconnect")
-                .vhostUserBlkReconnecting(sockDir.resolve("vhost.0"), 1, 1).start();
+        var builder = Guest.builder().name("ustord-vhost-reconnect")
+                .vhostUserBlkReconnecting(sockDir.resolve("vhost.0"), 1, 1);
+        if (packed) {
+            builder.qemuArgs("-global", "vhost-user-blk.packed=on"); // the virtio property of the device in the proxy
+        }
+        guest = builder.start();
+        String features = guest.exec("cat /sys/block/vdb/device/features").requireSuccess().strip();
+        assertEquals(packed ? '1' : '0', features.charAt(34), "VIRTIO_F_RING_PACKED as the guest negotiated it: " + features);
         assertEquals("size=" + BLOCKS * BLOCK, guest.exec("echo size=$(blockdev --getsize64 /dev/vdb)").requireSuccess().strip());
 
         CompletableFuture<GuestResult> fio = CompletableFuture.supplyAsync(() -> guest.exec("""
@@ -97,7 +106,8 @@ class VhostUstordReconnectGuestTest {
         assertTrue(out.contains("error=0 read_kib=8192 write_kib=8192"), out);
         assertTrue(ustord.err().contains("resubmitting"), "the restarted ustord resubmitted the requests the killed "
                 + "one left in flight:\n" + ustord.err() + "\n--- first life:\n" + firstLife);
-        System.out.println("ustord killed under vhost-user-blk load (" + guest.accelerator() + " guest): " + out.strip());
+        System.out.println("ustord killed under vhost-user-blk load (" + (packed ? "packed" : "split") + " ring, "
+                + guest.accelerator() + " guest): " + out.strip());
     }
 
     /** Writes ustord has counted on the delay bdev (completed ones), over its RPC socket; 0 before it answers. */

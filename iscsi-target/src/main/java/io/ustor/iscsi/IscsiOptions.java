@@ -23,14 +23,17 @@ import io.ustor.iscsi.login.NegotiationLimits;
  * @param requireChap              discovery: CHAP required
  * @param mutualChap               discovery: mutual CHAP required
  * @param chapGroup                discovery: auth group tag (0 = none)
- * @param nopInInterval            seconds between NOP-In pings on an idle connection (0 = never)
+ * @param nopInInterval            seconds a Full Feature connection may stay silent before a NOP-In ping (0 = never)
+ * @param nopTimeout               seconds to wait for the NOP-Out answering a ping before the connection is dropped
+ * @param loginTimeout             seconds a connection may take to reach Full Feature Phase before it is closed
+ *                                 (0 = no limit; ustor's own option: SPDK has no login timer)
  */
 public record IscsiOptions(String nodeBase, int maxSessions, int maxConnectionsPerSession, int maxQueueDepth,
                            int defaultTime2Wait, int defaultTime2Retain, int firstBurstLength, int maxBurstLength,
                            int maxRecvDataSegmentLength, boolean immediateData, boolean initialR2T,
                            int maxR2tPerConnection, int errorRecoveryLevel, boolean allowDuplicatedIsid,
                            boolean disableChap, boolean requireChap, boolean mutualChap, int chapGroup,
-                           int nopInInterval) {
+                           int nopInInterval, int nopTimeout, int loginTimeout) {
     public IscsiOptions {
         if (maxQueueDepth < 1 || maxQueueDepth > 4096) {
             throw new IllegalArgumentException("max_queue_depth " + maxQueueDepth + " outside 1..4096");
@@ -44,35 +47,57 @@ public record IscsiOptions(String nodeBase, int maxSessions, int maxConnectionsP
         if (errorRecoveryLevel != 0) {
             throw new IllegalArgumentException("error_recovery_level " + errorRecoveryLevel + ": only 0 is implemented");
         }
+        if (nopInInterval < 0 || nopInInterval > MAX_NOP_IN_INTERVAL) {
+            throw new IllegalArgumentException("nop_in_interval " + nopInInterval + " outside 0.."
+                    + MAX_NOP_IN_INTERVAL);
+        }
+        if (nopTimeout < 1 || nopTimeout > MAX_NOP_TIMEOUT) {
+            throw new IllegalArgumentException("nop_timeout " + nopTimeout + " outside 1.." + MAX_NOP_TIMEOUT);
+        }
+        if (loginTimeout < 0 || loginTimeout > MAX_LOGIN_TIMEOUT) {
+            throw new IllegalArgumentException("login_timeout " + loginTimeout + " outside 0.." + MAX_LOGIN_TIMEOUT);
+        }
         if (requireChap && disableChap) {
             throw new IllegalArgumentException("require_chap and disable_chap are exclusive");
         }
     }
 
+    /** SPDK's bounds and defaults (MAX_NOPININTERVAL 60, DEFAULT_NOPININTERVAL 30, DEFAULT_TIMEOUT 60). */
+    public static final int MAX_NOP_IN_INTERVAL = 60, DEFAULT_NOP_IN_INTERVAL = 30, MAX_NOP_TIMEOUT = 3600,
+            DEFAULT_NOP_TIMEOUT = 60, MAX_LOGIN_TIMEOUT = 3600, DEFAULT_LOGIN_TIMEOUT = 30;
+
     public static IscsiOptions defaults() {
         return new IscsiOptions("iqn.2016-06.io.spdk", 128, 2, 64, 2, 20, 65536, 1 << 20, 65536, true, true, 4,
-                0, false, false, false, false, 0, 30);
+                0, false, false, false, false, 0, DEFAULT_NOP_IN_INTERVAL, DEFAULT_NOP_TIMEOUT, DEFAULT_LOGIN_TIMEOUT);
     }
 
     public IscsiOptions withMaxQueueDepth(int v) {
         return new IscsiOptions(nodeBase, maxSessions, maxConnectionsPerSession, v, defaultTime2Wait,
                 defaultTime2Retain, firstBurstLength, maxBurstLength, maxRecvDataSegmentLength, immediateData,
                 initialR2T, maxR2tPerConnection, errorRecoveryLevel, allowDuplicatedIsid, disableChap, requireChap,
-                mutualChap, chapGroup, nopInInterval);
+                mutualChap, chapGroup, nopInInterval, nopTimeout, loginTimeout);
     }
 
     public IscsiOptions withInitialR2T(boolean v) {
         return new IscsiOptions(nodeBase, maxSessions, maxConnectionsPerSession, maxQueueDepth, defaultTime2Wait,
                 defaultTime2Retain, firstBurstLength, maxBurstLength, maxRecvDataSegmentLength, immediateData,
                 v, maxR2tPerConnection, errorRecoveryLevel, allowDuplicatedIsid, disableChap, requireChap,
-                mutualChap, chapGroup, nopInInterval);
+                mutualChap, chapGroup, nopInInterval, nopTimeout, loginTimeout);
     }
 
     public IscsiOptions withDiscoveryAuth(boolean disable, boolean require, boolean mutual, int group) {
         return new IscsiOptions(nodeBase, maxSessions, maxConnectionsPerSession, maxQueueDepth, defaultTime2Wait,
                 defaultTime2Retain, firstBurstLength, maxBurstLength, maxRecvDataSegmentLength, immediateData,
                 initialR2T, maxR2tPerConnection, errorRecoveryLevel, allowDuplicatedIsid, disable, require,
-                mutual, group, nopInInterval);
+                mutual, group, nopInInterval, nopTimeout, loginTimeout);
+    }
+
+    /** NOP-In ping interval, answer timeout and login timeout, in seconds (see the record's parameters). */
+    public IscsiOptions withTimers(int nopInIntervalSeconds, int nopTimeoutSeconds, int loginTimeoutSeconds) {
+        return new IscsiOptions(nodeBase, maxSessions, maxConnectionsPerSession, maxQueueDepth, defaultTime2Wait,
+                defaultTime2Retain, firstBurstLength, maxBurstLength, maxRecvDataSegmentLength, immediateData,
+                initialR2T, maxR2tPerConnection, errorRecoveryLevel, allowDuplicatedIsid, disableChap, requireChap,
+                mutualChap, chapGroup, nopInIntervalSeconds, nopTimeoutSeconds, loginTimeoutSeconds);
     }
 
     /** Our side of operational negotiation. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.bdev.BdevRegistry;
+import io.ustor.env.IoBufferPool;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.RpcParams;
@@ -27,6 +28,7 @@ public final class IscsiSubsystem implements Subsystem {
 
     private ReactorGroup reactors;
     private BdevRegistry bdevs;
+    private SubsystemContext context;
     private IscsiOptions options = IscsiOptions.defaults();
     private IscsiTarget target;
 
@@ -43,15 +45,27 @@ public final class IscsiSubsystem implements Subsystem {
     /** The running target (created on first use). */
     public synchronized IscsiTarget target() {
         if (target == null) {
-            target = IscsiTarget.start(reactors, bdevs, options);
+            target = IscsiTarget.start(reactors, bdevs, options, bufferPool());
         }
         return target;
+    }
+
+    /** The daemon's iobuf pool for command data (SPDK's iscsi takes its data buffers from iobuf), or null. */
+    private IoBufferPool bufferPool() {
+        try {
+            return context == null ? null : context.find(IoBufferPool.class).orElse(null);
+        } catch (RuntimeException e) {
+            System.getLogger(IscsiSubsystem.class.getName()).log(System.Logger.Level.WARNING,
+                    "iscsi: no iobuf pool, commands use per-connection memory", e);
+            return null;
+        }
     }
 
     @Override
     public void registerMethods(RpcRegistry r, SubsystemContext ctx) {
         this.reactors = ctx.get(ReactorGroup.class);
         this.bdevs = ctx.get(BdevRegistry.class);
+        this.context = ctx;
         r.register("iscsi_set_options", this::setOptions, true);
         r.register("iscsi_get_options", p -> optionsJson(target == null ? options : target.options()), true);
         r.register("iscsi_set_discovery_auth", this::setDiscoveryAuth);
@@ -140,7 +154,7 @@ public final class IscsiSubsystem implements Subsystem {
     }
 
     private static final Set<String> OPTION_KEYS = Set.of("auth_file", "node_base", "nop_timeout", "nop_in_interval",
-            "disable_chap", "require_chap", "mutual_chap", "chap_group", "max_sessions", "max_queue_depth",
+            "login_timeout", "disable_chap", "require_chap", "mutual_chap", "chap_group", "max_sessions", "max_queue_depth",
             "max_connections_per_session", "default_time2wait", "default_time2retain", "first_burst_length",
             "immediate_data", "error_recovery_level", "allow_duplicated_isid", "max_large_datain_per_connection",
             "max_r2t_per_connection", "pdu_pool_size", "immediate_data_pool_size", "data_out_pool_size");
@@ -166,7 +180,9 @@ public final class IscsiSubsystem implements Subsystem {
                     p.optionalBool("allow_duplicated_isid", o.allowDuplicatedIsid()),
                     p.optionalBool("disable_chap", o.disableChap()), p.optionalBool("require_chap", o.requireChap()),
                     p.optionalBool("mutual_chap", o.mutualChap()), p.optionalInt("chap_group", o.chapGroup()),
-                    p.optionalInt("nop_in_interval", o.nopInInterval()));
+                    p.optionalInt("nop_in_interval", o.nopInInterval()),
+                    p.optionalInt("nop_timeout", o.nopTimeout()),
+                    p.optionalInt("login_timeout", o.loginTimeout()));
         } catch (IllegalArgumentException e) {
             throw RpcException.invalidParams(e.getMessage());
         }
@@ -308,8 +324,9 @@ public final class IscsiSubsystem implements Subsystem {
     private static ObjectNode optionsJson(IscsiOptions o) {
         ObjectNode n = MAPPER.createObjectNode();
         n.put("node_base", o.nodeBase());
-        n.put("nop_timeout", 60);
+        n.put("nop_timeout", o.nopTimeout());
         n.put("nop_in_interval", o.nopInInterval());
+        n.put("login_timeout", o.loginTimeout());
         n.put("disable_chap", o.disableChap());
         n.put("require_chap", o.requireChap());
         n.put("mutual_chap", o.mutualChap());
@@ -457,7 +474,9 @@ public final class IscsiSubsystem implements Subsystem {
         List<ObjectNode> out = new ArrayList<>();
         IscsiOptions o = target == null ? options : target.options();
         ObjectNode opts = optionsJson(o);
-        opts.remove("nop_timeout");
+        if (o.loginTimeout() == IscsiOptions.DEFAULT_LOGIN_TIMEOUT) {
+            opts.remove("login_timeout"); // ustor's own key: a default config stays loadable by SPDK
+        }
         out.add(call("iscsi_set_options", opts));
         if (target == null) {
             return out;

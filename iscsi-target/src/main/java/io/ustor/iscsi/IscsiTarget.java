@@ -2,6 +2,7 @@ package io.ustor.iscsi;
 
 import io.ustor.bdev.BdevDesc;
 import io.ustor.bdev.BdevRegistry;
+import io.ustor.env.IoBufferPool;
 import io.ustor.iscsi.conn.ConnectionHub;
 import io.ustor.iscsi.conn.IscsiConnection;
 import io.ustor.iscsi.conn.PortalListener;
@@ -29,6 +30,7 @@ public final class IscsiTarget implements AutoCloseable {
     private final ReactorGroup reactors;
     private final BdevRegistry bdevs;
     private volatile IscsiOptions options;
+    private final IoBufferPool bufferPool;
     private final Map<Integer, PortalGroup> portalGroups = new ConcurrentHashMap<>();
     private final Map<Integer, List<PortalListener>> listeners = new ConcurrentHashMap<>();
     private final Map<Integer, InitiatorGroup> initiatorGroups = new ConcurrentHashMap<>();
@@ -42,16 +44,26 @@ public final class IscsiTarget implements AutoCloseable {
     private final ConnectionHub hub;
     private volatile boolean closed;
 
-    private IscsiTarget(ReactorGroup reactors, BdevRegistry bdevs, IscsiOptions options) {
+    private IscsiTarget(ReactorGroup reactors, BdevRegistry bdevs, IscsiOptions options, IoBufferPool bufferPool) {
         this.reactors = reactors;
         this.bdevs = bdevs;
         this.options = options;
+        this.bufferPool = bufferPool;
         this.hub = new ConnectionHub(reactors, new Context());
     }
 
     /** Starts an iSCSI target on {@code reactors} serving bdevs of {@code bdevs}; it listens once a portal group exists. */
     public static IscsiTarget start(ReactorGroup reactors, BdevRegistry bdevs, IscsiOptions options) {
-        return new IscsiTarget(reactors, bdevs, options);
+        return new IscsiTarget(reactors, bdevs, options, null);
+    }
+
+    /**
+     * As {@link #start(ReactorGroup, BdevRegistry, IscsiOptions)}, with command data buffers taken from
+     * {@code bufferPool} (SPDK's iobuf) where a transfer fits one; the caller closes the pool after this target.
+     */
+    public static IscsiTarget start(ReactorGroup reactors, BdevRegistry bdevs, IscsiOptions options,
+                                    IoBufferPool bufferPool) {
+        return new IscsiTarget(reactors, bdevs, options, bufferPool);
     }
 
     public IscsiOptions options() {
@@ -382,6 +394,11 @@ public final class IscsiTarget implements AutoCloseable {
         }
 
         @Override
+        public IoBufferPool bufferPool() {
+            return bufferPool;
+        }
+
+        @Override
         public TargetNode findTarget(String name) {
             return targets.get(name);
         }
@@ -444,6 +461,11 @@ public final class IscsiTarget implements AutoCloseable {
         @Override
         public void connectionClosed(IscsiConnection c) {
             connectionCount.decrementAndGet();
+        }
+
+        @Override
+        public void forEachConnection(java.util.function.Consumer<IscsiConnection> visitor, Runnable onDone) {
+            hub.forEachConnection(visitor, onDone);
         }
     }
 }

@@ -7,6 +7,7 @@ final class Cdb {
             START_STOP_UNIT = 0x1b, PREVENT_ALLOW = 0x1e, READ_CAPACITY_10 = 0x25, READ_10 = 0x28,
             WRITE_10 = 0x2a, WRITE_VERIFY_10 = 0x2e, VERIFY_10 = 0x2f, PRE_FETCH_10 = 0x34,
             SYNCHRONIZE_CACHE_10 = 0x35, READ_DEFECT_DATA_10 = 0x37, WRITE_SAME_10 = 0x41, UNMAP = 0x42,
+            SANITIZE = 0x48,
             MODE_SELECT_10 = 0x55, RESERVE_10 = 0x56, RELEASE_10 = 0x57, MODE_SENSE_10 = 0x5a,
             PERSISTENT_RESERVE_IN = 0x5e, PERSISTENT_RESERVE_OUT = 0x5f, EXTENDED_COPY = 0x83,
             RECEIVE_COPY_RESULTS = 0x84, READ_16 = 0x88, COMPARE_AND_WRITE = 0x89, WRITE_16 = 0x8a,
@@ -39,6 +40,12 @@ final class Cdb {
             {REPORT_LUNS, -1, 12}, {MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES, 12},
             {READ_12, -1, 12}, {WRITE_12, -1, 12}, {WRITE_VERIFY_12, -1, 12}, {VERIFY_12, -1, 12},
             {READ_DEFECT_DATA_12, -1, 12},
+            {SANITIZE, SanitizeCommand.SA_OVERWRITE, 10}, {SANITIZE, SanitizeCommand.SA_BLOCK_ERASE, 10},
+            {SANITIZE, SanitizeCommand.SA_CRYPTO_ERASE, 10}, {SANITIZE, SanitizeCommand.SA_EXIT_FAILURE_MODE, 10},
+            {EXTENDED_COPY, 0, 16},
+            {RECEIVE_COPY_RESULTS, CopyResults.SA_COPY_STATUS, 16}, {RECEIVE_COPY_RESULTS, CopyResults.SA_RECEIVE_DATA, 16},
+            {RECEIVE_COPY_RESULTS, CopyResults.SA_OPERATING_PARAMETERS, 16},
+            {RECEIVE_COPY_RESULTS, CopyResults.SA_FAILED_SEGMENT_DETAILS, 16},
     };
 
     private Cdb() {
@@ -47,7 +54,8 @@ final class Cdb {
     /** Whether {@code opcode} takes a service action in the low 5 bits of byte 1. */
     static boolean hasServiceAction(int opcode) {
         return opcode == PERSISTENT_RESERVE_IN || opcode == PERSISTENT_RESERVE_OUT
-                || opcode == SERVICE_ACTION_IN_16 || opcode == MAINTENANCE_IN;
+                || opcode == SERVICE_ACTION_IN_16 || opcode == MAINTENANCE_IN || opcode == SANITIZE
+                || opcode == EXTENDED_COPY || opcode == RECEIVE_COPY_RESULTS;
     }
 
     /**
@@ -61,6 +69,12 @@ final class Cdb {
         }
         if (sa >= 0) {
             Bytes.u8(out, off + 1, sa & 0x1f);
+        }
+        if (opcode == SANITIZE) {
+            Bytes.u8(out, off + 1, 0x80 | 0x20 | (sa & 0x1f)); // IMMED, AUSE
+            for (int i = 2; i <= 6; i++) {
+                Bytes.u8(out, off + i, 0);              // reserved
+            }
         }
         Bytes.u8(out, off + len - 1, 0x07); // control byte: NACA and vendor bits
     }

@@ -47,6 +47,11 @@ public final class LunChannel implements BdevIoCallback {
     /** The LUN ids of the target, for REPORT LUNS. */
     public interface LunMap {
         int[] lunIds();
+
+        /** The LU with this id, for EXTENDED COPY between LUs of the target; null if unknown. */
+        default ScsiLun lun(int id) {
+            return null;
+        }
     }
 
     /** Opens the channel on the calling reactor. */
@@ -127,6 +132,10 @@ public final class LunChannel implements BdevIoCallback {
             fail(t, Sense.UNIT_ATTENTION, ua);
             return;
         }
+        SanitizeOperation sanitize = lun.sanitize;
+        if (sanitize != null && sanitize.refuses(this, t, op, access(op) != Reservations.Access.NONE)) {
+            return;
+        }
         if (!checkControlByte(t)) {
             return;
         }
@@ -140,6 +149,9 @@ public final class LunChannel implements BdevIoCallback {
             t.status = ScsiStatus.RESERVATION_CONFLICT;
             t.scsiComplete();
             return;
+        }
+        if (access == Reservations.Access.WRITE && op != Cdb.SANITIZE && lun.allDeallocated) {
+            lun.allDeallocated = false; // written blocks are mapped: GET LBA STATUS no longer knows better
         }
         switch (op) {
             case Cdb.READ_6 -> {
@@ -193,6 +205,9 @@ public final class LunChannel implements BdevIoCallback {
             case Cdb.PERSISTENT_RESERVE_OUT -> persistentReserveOut(t);
             case Cdb.READ_DEFECT_DATA_10 -> readDefectData(t, false);
             case Cdb.READ_DEFECT_DATA_12 -> readDefectData(t, true);
+            case Cdb.SANITIZE -> SanitizeCommand.execute(this, t, lun);
+            case Cdb.EXTENDED_COPY -> new ExtendedCopy(this, t).execute();
+            case Cdb.RECEIVE_COPY_RESULTS -> copyResults().receive(this, t);
             default -> fail(t, Sense.ILLEGAL_REQUEST, Sense.INVALID_OPCODE);
         }
     }
@@ -225,7 +240,7 @@ public final class LunChannel implements BdevIoCallback {
             case Cdb.WRITE_6, Cdb.WRITE_10, Cdb.WRITE_12, Cdb.WRITE_16, Cdb.WRITE_VERIFY_10, Cdb.WRITE_VERIFY_12,
                  Cdb.WRITE_VERIFY_16, Cdb.WRITE_SAME_10, Cdb.WRITE_SAME_16, Cdb.UNMAP, Cdb.COMPARE_AND_WRITE,
                  Cdb.ORWRITE_16, Cdb.WRITE_ATOMIC_16, Cdb.SYNCHRONIZE_CACHE_10, Cdb.SYNCHRONIZE_CACHE_16,
-                 Cdb.MODE_SELECT_6, Cdb.MODE_SELECT_10, Cdb.EXTENDED_COPY -> Reservations.Access.WRITE;
+                 Cdb.MODE_SELECT_6, Cdb.MODE_SELECT_10, Cdb.EXTENDED_COPY, Cdb.SANITIZE -> Reservations.Access.WRITE;
             default -> Reservations.Access.NONE;
         };
     }
@@ -847,6 +862,11 @@ public final class LunChannel implements BdevIoCallback {
         int alloc = t.cdbByte(4);
         boolean desc = (t.cdbByte(1) & 0x01) != 0;
         MemorySegment out = t.ensureBuffer(Sense.MAX_LENGTH);
+        SanitizeOperation sanitize = lun.sanitize;
+        if (sanitize != null && sanitize.running()) {
+            dataIn(t, Sense.writeProgress(out, desc, Sense.NOT_READY, Sense.SANITIZE_IN_PROGRESS, sanitize.progress()), alloc);
+            return;
+        }
         int ua = unitAttention;
         unitAttention = 0;
         int len = Sense.write(out, desc, ua != 0 ? Sense.UNIT_ATTENTION : Sense.NO_SENSE, ua, -1, -1, -1, true);
@@ -908,7 +928,8 @@ public final class LunChannel implements BdevIoCallback {
                 u64(out, 8, lba);
                 long count = Math.min(lun.numBlocks() - lba, 0xffffffffL);
                 u32(out, 16, count);
-                u8(out, 20, 0); // mapped (or unknown): we do not track allocation
+                // Deallocated only when known (after a BLOCK ERASE, before any write); else mapped or unknown.
+                u8(out, 20, lun.allDeallocated ? 1 : 0);
                 dataIn(t, 24, alloc);
             }
             default -> invalidField(t, 1, 4);
@@ -1276,7 +1297,35 @@ public final class LunChannel implements BdevIoCallback {
         dataIn(t, len, alloc);
     }
 
-    // ---- access for ExtendedCopy ----
+    // ---- access for SanitizeCommand, ExtendedCopy and CopyResults ----
+
+    /** The EXTENDED COPY results held for this I_T nexus (RECEIVE COPY RESULTS), created on first use. */
+    private CopyResults copyResults;
+
+    CopyResults copyResults() {
+        if (copyResults == null) {
+            copyResults = new CopyResults();
+        }
+        return copyResults;
+    }
+
+    LunMap lunMap() {
+        return lunMap;
+    }
+
+    /** CHECK CONDITION whose sense carries a progress indication (a sanitize in progress). */
+    void failWithProgress(ScsiTask t, int key, int ascq, int progress) {
+        t.status = ScsiStatus.CHECK_CONDITION;
+        t.senseLength = Sense.writeProgress(t.sense, lun.descriptorSense, key, ascq, progress);
+        if (t.dataIn) {
+            t.transferred = 0;
+        }
+        t.scsiComplete();
+    }
+
+    void completeDataIn(ScsiTask t, int length, long allocationLength) {
+        dataIn(t, length, allocationLength);
+    }
 
     BdevDesc desc() {
         return desc;

@@ -42,6 +42,18 @@ public final class ScsiLun {
     volatile boolean descriptorSense;
     /** Control page SWP: the medium is write-protected by software. */
     volatile boolean softwareWriteProtect;
+    /**
+     * The last sanitize operation while it runs or after it failed (SBC-4 4.11: commands are refused meanwhile);
+     * null once one completed without error or its failure was exited.
+     */
+    volatile SanitizeOperation sanitize;
+    /** Every block is known to be deallocated: a BLOCK ERASE unmapped them all and no write came since. */
+    volatile boolean allDeallocated;
+    /**
+     * Bytes per second a sanitize may write (0: unlimited), so that a background overwrite of a large LUN leaves
+     * the bdev to the other LUNs on it. Defaults to the system property {@code ustor.scsi.sanitize.bytesPerSecond}.
+     */
+    private volatile long sanitizeBytesPerSecond = Long.getLong("ustor.scsi.sanitize.bytesPerSecond", 0L);
 
     public ScsiLun(int id, BdevDesc desc, boolean readOnly) {
         this(id, desc, readOnly, false);
@@ -103,6 +115,41 @@ public final class ScsiLun {
         reservations.reset();
         preventing.clear();
         resetGeneration++;
+    }
+
+    public long sanitizeBytesPerSecond() {
+        return sanitizeBytesPerSecond;
+    }
+
+    /** Limits the write rate of sanitize operations started from now on (0: unlimited). */
+    public void sanitizeBytesPerSecond(long rate) {
+        if (rate < 0) {
+            throw new IllegalArgumentException("sanitize rate " + rate);
+        }
+        sanitizeBytesPerSecond = rate;
+    }
+
+    /** Whether a sanitize operation is running on this LU. */
+    public boolean sanitizing() {
+        SanitizeOperation s = sanitize;
+        return s != null && s.running();
+    }
+
+    /** Installs {@code op} as the LU's sanitize operation unless one is running (the one place that can race). */
+    synchronized boolean beginSanitize(SanitizeOperation op) {
+        SanitizeOperation s = sanitize;
+        if (s != null && s.running()) {
+            return false;
+        }
+        sanitize = op;
+        return true;
+    }
+
+    /** Clears the sanitize state if {@code op} is still the current one (completed, or its failure exited). */
+    synchronized void endSanitize(SanitizeOperation op) {
+        if (sanitize == op) {
+            sanitize = null;
+        }
     }
 
     public boolean removable() {

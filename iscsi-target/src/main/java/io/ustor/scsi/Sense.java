@@ -11,7 +11,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 public final class Sense {
     public static final int NO_SENSE = 0x0, RECOVERED_ERROR = 0x1, NOT_READY = 0x2, MEDIUM_ERROR = 0x3,
             HARDWARE_ERROR = 0x4, ILLEGAL_REQUEST = 0x5, UNIT_ATTENTION = 0x6, DATA_PROTECT = 0x7,
-            ABORTED_COMMAND = 0xb, MISCOMPARE = 0xe;
+            COPY_ABORTED = 0xa, ABORTED_COMMAND = 0xb, MISCOMPARE = 0xe;
 
     public static final int NO_ADDITIONAL = 0x0000, INVALID_OPCODE = 0x2000, LBA_OUT_OF_RANGE = 0x2100,
             INVALID_FIELD_IN_CDB = 0x2400, LU_NOT_SUPPORTED = 0x2500, INVALID_FIELD_IN_PARAMETER_LIST = 0x2600,
@@ -26,7 +26,9 @@ public final class Sense {
             INVALID_RELEASE_OF_PERSISTENT_RESERVATION = 0x2604, NOT_READY_CAUSE_NOT_REPORTABLE = 0x0400,
             COPY_TARGET_DEVICE_NOT_REACHABLE = 0x0d02, TOO_MANY_SEGMENT_DESCRIPTORS = 0x2608,
             TOO_MANY_TARGET_DESCRIPTORS = 0x2606, UNSUPPORTED_TARGET_DESCRIPTOR_TYPE = 0x2607,
-            UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE = 0x2609, ABORTED_COMMAND_FORMAT = 0x0000;
+            UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE = 0x2609, ABORTED_COMMAND_FORMAT = 0x0000,
+            SANITIZE_IN_PROGRESS = 0x041b, SANITIZE_COMMAND_FAILED = 0x3103, OPERATION_IN_PROGRESS = 0x0016,
+            INSUFFICIENT_RESOURCES = 0x5503;
 
     /** Maximum sense bytes we produce (a fixed-format header with sense key specific bytes). */
     public static final int MAX_LENGTH = 32;
@@ -87,6 +89,36 @@ public final class Sense {
         }
         out.set(JAVA_BYTE, 7, (byte) (len - 8));
         return len;
+    }
+
+    /**
+     * Writes sense data whose sense key specific field is a PROGRESS INDICATION (SPC-4 4.5.2.4.4: a fraction of
+     * 65536), as NOT READY conditions of long operations report it; returns its length.
+     */
+    public static int writeProgress(MemorySegment out, boolean descriptorFormat, int key, int ascq, int progress) {
+        out.asSlice(0, MAX_LENGTH).fill((byte) 0);
+        if (!descriptorFormat) {
+            out.set(JAVA_BYTE, 0, (byte) 0x70);
+            out.set(JAVA_BYTE, 2, (byte) key);
+            out.set(JAVA_BYTE, 7, (byte) 10);
+            out.set(JAVA_BYTE, 12, (byte) (ascq >>> 8));
+            out.set(JAVA_BYTE, 13, (byte) ascq);
+            out.set(JAVA_BYTE, 15, (byte) 0x80);
+            out.set(JAVA_BYTE, 16, (byte) (progress >>> 8));
+            out.set(JAVA_BYTE, 17, (byte) progress);
+            return 18;
+        }
+        out.set(JAVA_BYTE, 0, (byte) 0x72);
+        out.set(JAVA_BYTE, 1, (byte) key);
+        out.set(JAVA_BYTE, 2, (byte) (ascq >>> 8));
+        out.set(JAVA_BYTE, 3, (byte) ascq);
+        out.set(JAVA_BYTE, 7, (byte) 8);
+        out.set(JAVA_BYTE, 8, (byte) 0x02);
+        out.set(JAVA_BYTE, 9, (byte) 0x06);
+        out.set(JAVA_BYTE, 12, (byte) 0x80);
+        out.set(JAVA_BYTE, 13, (byte) (progress >>> 8));
+        out.set(JAVA_BYTE, 14, (byte) progress);
+        return 16;
     }
 
     private static void putInt(MemorySegment s, long off, int v) {

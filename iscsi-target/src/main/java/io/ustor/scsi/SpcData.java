@@ -20,7 +20,7 @@ final class SpcData {
     static final String REVISION = "0001";
 
     /** VPD pages we support, ascending. */
-    static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0x86, 0xb0, 0xb1, 0xb2};
+    static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1, 0xb2};
 
     private SpcData() {
     }
@@ -33,7 +33,7 @@ final class SpcData {
         u8(out, 2, 0x06);           // SPC-4
         u8(out, 3, 0x10 | 0x02);    // HISUP, response data format 2
         u8(out, 4, 96 - 5);
-        u8(out, 5, 0x00);           // no 3PC (EXTENDED COPY), no PROTECT
+        u8(out, 5, 0x08);           // 3PC: EXTENDED COPY (LID1) between LUs of the target; no PROTECT
         u8(out, 6, 0x00);
         u8(out, 7, 0x02);           // CMDQUE
         ascii(out, 8, VENDOR, 8);
@@ -54,6 +54,7 @@ final class SpcData {
             case 0x80 -> unitSerial(out, lun);
             case 0x83 -> deviceIdentification(out, lun, nexus);
             case 0x86 -> extendedInquiry(out);
+            case 0x8f -> thirdPartyCopy(out, lun);
             case 0xb0 -> blockLimits(out, lun);
             case 0xb1 -> blockDeviceCharacteristics(out);
             case 0xb2 -> logicalBlockProvisioning(out, lun);
@@ -139,6 +140,55 @@ final class SpcData {
         return 64;
     }
 
+    /**
+     * Third-party Copy VPD page (SPC-4 7.8.17) for the EXTENDED COPY (LID1) copy manager: Supported Commands,
+     * Parameter Data, Supported Descriptors and General Copy Operations descriptors, each padded to 4 bytes.
+     */
+    private static int thirdPartyCopy(MemorySegment out, ScsiLun lun) {
+        zero(out, 0, 128);
+        u8(out, 1, 0x8f);
+        int off = 4;
+        // 0001h Supported Commands: EXTENDED COPY (SA 00h), RECEIVE COPY RESULTS (SAs 00h, 01h, 03h, 04h).
+        u16(out, off, 0x0001);
+        u16(out, off + 2, 12);
+        u8(out, off + 4, 9);
+        u8(out, off + 5, Cdb.EXTENDED_COPY);
+        u8(out, off + 6, 1);
+        u8(out, off + 7, 0x00);
+        u8(out, off + 8, Cdb.RECEIVE_COPY_RESULTS);
+        u8(out, off + 9, 4);
+        u8(out, off + 10, CopyResults.SA_COPY_STATUS);
+        u8(out, off + 11, CopyResults.SA_RECEIVE_DATA);
+        u8(out, off + 12, CopyResults.SA_OPERATING_PARAMETERS);
+        u8(out, off + 13, CopyResults.SA_FAILED_SEGMENT_DETAILS);
+        off += 16;
+        // 0004h Parameter Data: the limits RECEIVE COPY RESULTS (OPERATING PARAMETERS) reports.
+        u16(out, off, 0x0004);
+        u16(out, off + 2, 0x1c);
+        u16(out, off + 8, ExtendedCopy.MAX_TARGET_DESCRIPTORS);
+        u16(out, off + 10, ExtendedCopy.MAX_SEGMENT_DESCRIPTORS);
+        u32(out, off + 12, ExtendedCopy.MAX_DESCRIPTOR_LIST_LENGTH);
+        u32(out, off + 16, 0);       // no inline data
+        off += 32;
+        // 0008h Supported Descriptors: block-to-block segments, identification target descriptors.
+        u16(out, off, 0x0008);
+        u16(out, off + 2, 4);
+        u8(out, off + 4, 2);
+        u8(out, off + 5, ExtendedCopy.SEGMENT_BLOCK_TO_BLOCK);
+        u8(out, off + 6, ExtendedCopy.TARGET_IDENTIFICATION);
+        off += 8;
+        // 8001h General Copy Operations.
+        u16(out, off, 0x8001);
+        u16(out, off + 2, 0x20);
+        u32(out, off + 4, CopyResults.MAX_LISTS);
+        u32(out, off + 8, CopyResults.MAX_LISTS);
+        u32(out, off + 12, 0xffffL * lun.blockSize());
+        u8(out, off + 16, Integer.numberOfTrailingZeros(lun.blockSize()));
+        off += 36;
+        u16(out, 2, off - 4);
+        return off;
+    }
+
     private static int blockLimits(MemorySegment out, ScsiLun lun) {
         zero(out, 0, 64);
         u8(out, 1, 0xb0);
@@ -168,6 +218,8 @@ final class SpcData {
         u8(out, 1, 0xb1);
         u16(out, 2, 0x3c);
         u16(out, 4, 1);              // non-rotating medium
+        // WABEREQ 01b, WACEREQ 01b: reads after a sanitize BLOCK ERASE / CRYPTOGRAPHIC ERASE complete normally.
+        u8(out, 7, 0x40 | 0x10);
         return 64;
     }
 

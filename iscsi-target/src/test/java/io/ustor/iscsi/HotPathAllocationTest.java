@@ -17,13 +17,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class HotPathAllocationTest {
     @Test
     void readsAndWritesDoNotAllocateOnTheReactor() throws Exception {
+        measure(false);
+    }
+
+    /** The same with command data in iobuf pool buffers (taken and given back per command). */
+    @Test
+    void readsAndWritesWithPoolBuffersDoNotAllocateOnTheReactor() throws Exception {
+        measure(true);
+    }
+
+    private static void measure(boolean pooled) throws Exception {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
         // A busy-polling reactor: an idle reactor's sleeps are not per-I/O work and would blur the count.
         System.setProperty("ustor.test.busy", "true");
         TestTarget target;
         try {
-            target = new TestTarget();
+            target = new TestTarget(1, 131072, 512, ChapPolicy.none(), IscsiOptions.defaults(), 0, pooled);
         } finally {
             System.clearProperty("ustor.test.busy");
         }
@@ -46,7 +56,11 @@ class HotPathAllocationTest {
                 }
                 perIo = (threads.getThreadAllocatedBytes(reactorThread) - before) / 4000;
             }
-            System.out.println("reactor bytes allocated per I/O when warm: " + perIo);
+            System.out.println("reactor bytes allocated per I/O when warm" + (pooled ? " (pool buffers): " : ": ") + perIo);
+            if (pooled) {
+                // The reactor's cache drew buffers from the pool's shared list (and keeps a few).
+                assertTrue(t.pool.smallAvailable() < t.pool.smallCount(), "the commands used pool buffers");
+            }
             assertTrue(perIo <= 8, "the reactor allocated " + perIo + " bytes per I/O when warm");
         }
     }

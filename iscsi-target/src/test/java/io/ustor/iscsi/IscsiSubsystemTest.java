@@ -55,7 +55,11 @@ class IscsiSubsystemTest {
         try (RpcRegistry rpc = new RpcRegistry()) {
             iscsi.registerMethods(rpc, ctx);
             rpc.enterRuntime();
-            rpc.callAndWait("iscsi_set_options", json("{\"node_base\":\"iqn.2016-06.io.ustor\",\"max_queue_depth\":32}"));
+            RpcException badNop = assertThrows(RpcException.class,
+                    () -> rpc.callAndWait("iscsi_set_options", json("{\"nop_in_interval\":61}")));
+            assertTrue(badNop.getMessage().contains("nop_in_interval"), badNop.getMessage());
+            rpc.callAndWait("iscsi_set_options", json("{\"node_base\":\"iqn.2016-06.io.ustor\",\"max_queue_depth\":32,"
+                    + "\"nop_in_interval\":5,\"nop_timeout\":10,\"login_timeout\":15}"));
             rpc.callAndWait("iscsi_create_portal_group",
                     json("{\"tag\":1,\"portals\":[{\"host\":\"127.0.0.1\",\"port\":\"0\"}]}"));
             rpc.callAndWait("iscsi_create_initiator_group",
@@ -80,7 +84,11 @@ class IscsiSubsystemTest {
             assertTrue(port > 0, "the bound port is reported");
             assertEquals("127.0.0.0/8", rpc.callAndWait("iscsi_get_initiator_groups", null).get(0)
                     .get("netmasks").get(0).asText());
-            assertEquals(32, rpc.callAndWait("iscsi_get_options", null).get("max_queue_depth").asInt());
+            JsonNode opts = rpc.callAndWait("iscsi_get_options", null);
+            assertEquals(32, opts.get("max_queue_depth").asInt());
+            assertEquals(5, opts.get("nop_in_interval").asInt());
+            assertEquals(10, opts.get("nop_timeout").asInt());
+            assertEquals(15, opts.get("login_timeout").asInt());
             assertEquals(2, rpc.callAndWait("iscsi_get_auth_groups", null).get(0).get("secrets").size());
 
             // A real client through what the RPCs built.
@@ -117,6 +125,9 @@ class IscsiSubsystemTest {
             JsonNode nodes = rpc.callAndWait("iscsi_get_target_nodes", null);
             assertEquals(2, nodes.get(0).get("luns").size());
             assertEquals(3, nodes.get(0).get("chap_group").asInt());
+            JsonNode opts = rpc.callAndWait("iscsi_get_options", null);
+            assertEquals(10, opts.get("nop_timeout").asInt(), "saved and replayed");
+            assertEquals(15, opts.get("login_timeout").asInt(), "saved and replayed");
         } finally {
             again.shutdown();
             bdevs.unregisterAll().join();

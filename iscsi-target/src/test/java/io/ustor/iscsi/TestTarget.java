@@ -2,6 +2,8 @@ package io.ustor.iscsi;
 
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.malloc.MallocBdev;
+import io.ustor.env.IoBufferPool;
+import io.ustor.env.IoBufferPoolOptions;
 import io.ustor.reactor.CoreMask;
 import io.ustor.reactor.IdleMode;
 import io.ustor.reactor.ReactorGroup;
@@ -21,12 +23,20 @@ final class TestTarget implements AutoCloseable {
     final BdevRegistry bdevs;
     final IscsiTarget target;
     final InetSocketAddress address;
+    /** The iobuf pool task data comes from, or null (tasks use memory of their own). */
+    final IoBufferPool pool;
 
     TestTarget(int reactorCount, long blocks, int blockSize, ChapPolicy chap, IscsiOptions options) {
         this(reactorCount, blocks, blockSize, chap, options, 0);
     }
 
     TestTarget(int reactorCount, long blocks, int blockSize, ChapPolicy chap, IscsiOptions options, int port) {
+        this(reactorCount, blocks, blockSize, chap, options, port, false);
+    }
+
+    /** {@code pooled}: command data buffers come from a small iobuf pool (as in the daemon). */
+    TestTarget(int reactorCount, long blocks, int blockSize, ChapPolicy chap, IscsiOptions options, int port,
+               boolean pooled) {
         String mask = reactorCount == 1 ? "[0]" : "[0,1]";
         IdleMode idle = "busy".equals(System.getenv("USTOR_IDLE")) || Boolean.getBoolean("ustor.test.busy")
                 ? IdleMode.BUSY_SPIN : IdleMode.ADAPTIVE;
@@ -48,7 +58,9 @@ final class TestTarget implements AutoCloseable {
         }
         bdevs.register(MallocBdev.create("Malloc1", 16384, blockSize, null));
         bdevs.register(MallocBdev.create("Malloc2", 16384, blockSize, null));
-        target = IscsiTarget.start(reactors, bdevs, options);
+        pool = pooled ? IoBufferPool.create(IoBufferPoolOptions.defaults().withSmall(8192, 512)
+                .withLarge(132 * 1024, 128).withCacheSizes(32, 8)) : null;
+        target = IscsiTarget.start(reactors, bdevs, options, pool);
         target.createPortalGroup(1, List.of(new Portal("127.0.0.1", port)), false);
         target.createInitiatorGroup(1, List.of("ANY"), List.of("ANY"));
         if (chap.group() != 0) {
@@ -80,6 +92,9 @@ final class TestTarget implements AutoCloseable {
         target.close();
         bdevs.unregisterAll().join();
         reactors.close();
+        if (pool != null) {
+            pool.close();
+        }
     }
 
     /** Runs a target until killed: for trying clients by hand. Args: port [reactors]. */

@@ -7,6 +7,8 @@ import io.ustor.reactor.ReactorGroup;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The per-reactor {@link NetworkPoller}s of one target: creates a reactor's poller when its first connection
@@ -48,6 +50,36 @@ public final class ConnectionHub implements PortalListener.Connections {
             }));
         }
         return CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0]));
+    }
+
+    /**
+     * Visits every connection on its reactor (all reactors at once), then runs {@code onDone} on the calling reactor
+     * (or, called off a reactor, on the thread that finishes the last visit).
+     */
+    public void forEachConnection(Consumer<IscsiConnection> visitor, Runnable onDone) {
+        Reactor origin = Reactor.current();
+        AtomicInteger left = new AtomicInteger(group.size());
+        for (Reactor r : group.reactors()) {
+            r.call(() -> {
+                NetworkPoller p = pollers[r.index()];
+                if (p != null) {
+                    p.forEach(visitor);
+                }
+                return null;
+            }).whenComplete((v, e) -> {
+                if (left.decrementAndGet() != 0) {
+                    return;
+                }
+                if (origin == null || origin.isCurrent()) {
+                    onDone.run();
+                } else {
+                    origin.call(() -> {
+                        onDone.run();
+                        return null;
+                    });
+                }
+            });
+        }
     }
 
     public CompletableFuture<List<ConnectionInfo>> describe() {

@@ -2,6 +2,7 @@ package io.ustor.iscsi.conn;
 
 import io.ustor.env.Errno;
 import io.ustor.env.net.TcpSockets;
+import io.ustor.iscsi.IscsiOptions;
 import io.ustor.iscsi.TargetNode;
 import io.ustor.iscsi.login.SessionParams;
 import io.ustor.iscsi.login.TextKeys;
@@ -110,6 +111,15 @@ public final class IscsiConnection implements Transmitter.Releaser {
     private int pendingTextLen;
     private int loginCsg, loginNsg;
     private boolean loginTransit;
+
+    // Timers, looked at by the poller's timer (see checkTimers): login deadline, idle NOP-In ping and its answer.
+    private final long openedNanos = System.nanoTime();
+    /** A PDU byte arrived since the last timer look (a store on the receive path instead of a clock read). */
+    private boolean rxSeen = true;
+    private long lastRxNanos = openedNanos;
+    private boolean nopOutstanding;
+    private long nopSentNanos;
+    private int nopTtt;
 
     private boolean closed;
     private boolean freed;
@@ -226,6 +236,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
                     n = TcpSockets.recvRaw(fd, dest, destOff + dataGot, want);
                 }
                 if (n > 0) {
+                    rxSeen = true;
                     dataGot += (int) n;
                     work++;
                     drained = n < want;
@@ -245,6 +256,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
                 int room = RX_PIPE - rxEnd;
                 n = TcpSockets.recvRaw(fd, rx, rxEnd, room);
                 if (n > 0) {
+                    rxSeen = true;
                     rxEnd += (int) n;
                     work++;
                     drained = n < room;
@@ -549,7 +561,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
         tasks = new IscsiTask[poolSize];
         freeTasks = new int[poolSize];
         for (int i = 0; i < poolSize; i++) {
-            tasks[i] = new IscsiTask(arena, i);
+            tasks[i] = new IscsiTask(arena, i, poller.taskBuffers());
             tasks[i].owner = this;
             freeTasks[i] = poolSize - 1 - i;
         }
@@ -641,8 +653,13 @@ public final class IscsiConnection implements Transmitter.Releaser {
             t.txKind = 0;
         }
         t.inUse = false;
-        t.releaseOversize();
+        t.releaseBuffers();
         freeTasks[freeCount++] = t.index;
+        TaskSetAbort op = t.abortOp;
+        if (op != null) {
+            t.abortOp = null;
+            op.done();
+        }
         if (closed) {
             maybeFree();
         }
@@ -705,7 +722,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
             }
             setDest(DEST_TASK, t.buffer(), t.view(), 0, t);
         } else {
-            t.ensureBuffer(4096);
+            t.prepareBuffer(t.dataIn ? t.expectedLength : 0);
         }
         pendingCommand = t;
     }
@@ -915,6 +932,14 @@ public final class IscsiConnection implements Transmitter.Releaser {
         return -1;
     }
 
+    /** The LUN field for an id (SAM-5 4.6): peripheral addressing, flat space addressing above 255. */
+    static long lunField(int id) {
+        if (id < 256) {
+            return (long) id << 48;
+        }
+        return ((long) (0x40 | (id >>> 8)) << 56) | ((long) (id & 0xff) << 48);
+    }
+
     private LunChannel lunChannel(int id) {
         if (id < 0 || id >= lunChannels.length) {
             return null;
@@ -1091,7 +1116,11 @@ public final class IscsiConnection implements Transmitter.Releaser {
         boolean immediate = Bhs.immediate(hdr, 0);
         int cmdSn = Bhs.i32(hdr, 0, Bhs.CMD_SN);
         if (itt == Bhs.RESERVED_TAG) {
-            return; // an answer to our NOP-In ping
+            // An answer to our NOP-In ping (RFC 7143 11.18): it echoes the ping's Target Transfer Tag.
+            if (nopOutstanding && Bhs.i32(hdr, 0, Bhs.TTT) == nopTtt) {
+                nopOutstanding = false;
+            }
+            return;
         }
         if (!acceptCmdSn(cmdSn, immediate)) {
             return;
@@ -1230,14 +1259,23 @@ public final class IscsiConnection implements Transmitter.Releaser {
         int refItt = Bhs.i32(hdr, 0, 20);
         int refCmdSn = Bhs.i32(hdr, 0, 32);
         int response;
-        boolean closeAfter = false;
         int lunId = lunId(lunField);
         switch (function) {
             case 1 -> { // ABORT TASK
                 IscsiTask t = findTaskByItt(refItt);
                 if (t != null && !t.responding && !t.aborted) {
-                    abortTask(t);
-                    response = 0;
+                    // Answered once the task has terminated (its bdev I/O finished), as for the multi-task functions.
+                    TaskSetAbort op = new TaskSetAbort(TaskSetAbort.Kind.ABORT_TASK, this, target, new ScsiLun[0],
+                            Bhs.i32(hdr, 0, Bhs.ITT));
+                    t.aborted = true;
+                    if (t.executing) {
+                        t.abortOp = op;
+                        op.expect();
+                    } else {
+                        dropTask(t);
+                    }
+                    op.done();
+                    return;
                 } else if (t == null && Bhs.snLess(refCmdSn, cmdSn) && !Bhs.snLess(refCmdSn, expCmdSn - queueDepth)) {
                     // Not (or no longer) here but within the window: treated as received and aborted.
                     response = t == null ? 1 : 0;
@@ -1246,11 +1284,13 @@ public final class IscsiConnection implements Transmitter.Releaser {
                 }
             }
             case 2, 4 -> { // ABORT TASK SET, CLEAR TASK SET
-                if (target == null || target.lun(lunId) == null) {
+                ScsiLun lun = target == null ? null : target.lun(lunId);
+                if (lun == null) {
                     response = 2;
                 } else {
-                    abortLun(lunId);
-                    response = 0;
+                    startTaskSetAbort(function == 2 ? TaskSetAbort.Kind.ABORT_TASK_SET
+                            : TaskSetAbort.Kind.CLEAR_TASK_SET, new ScsiLun[]{lun});
+                    return; // answered when the affected tasks have terminated
                 }
             }
             case 3 -> response = 5; // CLEAR ACA: ACA is not supported
@@ -1259,34 +1299,26 @@ public final class IscsiConnection implements Transmitter.Releaser {
                 if (lun == null) {
                     response = 2;
                 } else {
-                    // Every nexus, this one included, sees the reset as a unit attention (SAM-5 6.3.3).
-                    abortLun(lunId);
-                    lun.reset();
-                    response = 0;
+                    startTaskSetAbort(TaskSetAbort.Kind.LOGICAL_UNIT_RESET, new ScsiLun[]{lun});
+                    return;
                 }
             }
             case 6, 7 -> { // TARGET WARM RESET, TARGET COLD RESET
                 if (target == null) {
                     response = 255;
                 } else {
-                    for (int id : target.lunIds()) {
-                        abortLun(id);
-                        ScsiLun lun = target.lun(id);
-                        if (lun != null) {
-                            lun.reset();
-                            LunChannel lc = lunChannels[id];
-                            if (lc != null) {
-                                lc.acknowledgeReset();
-                            }
-                        }
-                    }
-                    response = 0;
-                    closeAfter = function == 7;
+                    startTaskSetAbort(function == 6 ? TaskSetAbort.Kind.TARGET_WARM_RESET
+                            : TaskSetAbort.Kind.TARGET_COLD_RESET, target.luns().toArray(new ScsiLun[0]));
+                    return;
                 }
             }
             case 8 -> response = 4; // TASK REASSIGN: allegiance reassignment needs ErrorRecoveryLevel 2
             default -> response = 255;
         }
+        sendTaskManagementResponse(Bhs.i32(hdr, 0, Bhs.ITT), response);
+    }
+
+    private void sendTaskManagementResponse(int itt, int response) {
         if (!tx.hasRoom(1)) {
             close("no room for a task management response");
             return;
@@ -1294,28 +1326,115 @@ public final class IscsiConnection implements Transmitter.Releaser {
         MemorySegment s = tx.slots();
         long b = tx.begin(Opcode.TASK_MGMT_RESPONSE, 0x80);
         Bhs.setU8(s, b, 2, response);
-        Bhs.setI32(s, b, Bhs.ITT, Bhs.i32(hdr, 0, Bhs.ITT));
+        Bhs.setI32(s, b, Bhs.ITT, itt);
         Bhs.setI32(s, b, Bhs.STAT_SN, statSn++);
         Bhs.setI32(s, b, Bhs.EXP_CMD_SN, expCmdSn);
         Bhs.setI32(s, b, Bhs.MAX_CMD_SN, maxCmdSn());
         tx.commit(null, null, 0, 0, null);
-        if (closeAfter) {
-            closeAfterSend = true;
-        }
     }
 
-    private void abortTask(IscsiTask t) {
-        t.aborted = true;
-        if (!t.executing) {
-            freeTask(t);
-        }
-    }
-
-    private void abortLun(int lunId) {
-        for (IscsiTask t : tasks) {
-            if (t.inUse && !t.responding && !t.aborted && lunId(t.lunField) == lunId) {
-                abortTask(t);
+    /**
+     * Starts a multi-task abort: this session's affected tasks now; for the kinds that reach every nexus, the other
+     * sessions' on their reactors; then the bdev resets. The response follows in {@link #taskSetAbortDone}.
+     */
+    private void startTaskSetAbort(TaskSetAbort.Kind kind, ScsiLun[] luns) {
+        TaskSetAbort op = new TaskSetAbort(kind, this, target, luns, Bhs.i32(hdr, 0, Bhs.ITT));
+        LOG.log(System.Logger.Level.INFO, "{0}: {1} of {2} LU(s) of {3}", name, kind, luns.length, target.name());
+        if (kind.resetsBdev) {
+            // From here on every nexus's next command sees the reset as a unit attention (SAM-5 6.3.3), this one's
+            // included for a logical unit reset; a target reset is not reported back to the nexus that asked.
+            for (ScsiLun lun : luns) {
+                LunChannel lc = lunChannel(lun.id()); // opened before the reset, so that it sees it
+                lun.reset();
+                if (lc != null && kind != TaskSetAbort.Kind.LOGICAL_UNIT_RESET) {
+                    lc.acknowledgeReset();
+                }
             }
+        }
+        abortTasksFor(op, false);
+        if (kind.allNexuses) {
+            op.expect();
+            ctx.forEachConnection(c -> {
+                if (c != this) {
+                    c.abortTasksFor(op, true);
+                }
+            }, op::resetBdevs);
+        }
+        op.done();
+    }
+
+    /**
+     * Aborts this connection's tasks affected by {@code op} (on this reactor); executing ones are awaited by it.
+     * Tasks of another session ({@code thirdParty}) end without a response (TAS=0); their nexus gets a unit
+     * attention instead, and a cold reset closes the connection.
+     */
+    void abortTasksFor(TaskSetAbort op, boolean thirdParty) {
+        if (closed || target != op.target) {
+            return;
+        }
+        for (IscsiTask t : tasks) {
+            if (!t.inUse || t.responding || t.aborted) {
+                continue;
+            }
+            int id = lunId(t.lunField);
+            ScsiLun lun = target.lun(id);
+            if (lun == null || !op.affects(lun)) {
+                continue;
+            }
+            t.aborted = true;
+            if (t.executing) {
+                t.abortOp = op;
+                op.expect();
+            } else {
+                dropTask(t);
+            }
+            if (thirdParty && op.kind == TaskSetAbort.Kind.CLEAR_TASK_SET) {
+                LunChannel lc = lunChannels[id];
+                if (lc != null) {
+                    lc.raiseUnitAttention(TaskSetAbort.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+                }
+            }
+        }
+        if (thirdParty && op.kind == TaskSetAbort.Kind.TARGET_COLD_RESET) {
+            close("target cold reset by " + op.origin.name());
+            return;
+        }
+        if (thirdParty && op.kind.resetsBdev) {
+            // A nexus that has not used the LU yet opens its channel after the reset: tell it all the same.
+            for (ScsiLun lun : op.luns) {
+                if (lun.id() < lunChannels.length && lunChannels[lun.id()] == null) {
+                    LunChannel lc = lunChannel(lun.id());
+                    if (lc != null) {
+                        lc.raiseUnitAttention(Sense.BUS_DEVICE_RESET);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Frees an aborted task that is not executing. Data still arriving for it (the rest of a PDU being received)
+     * is dropped: its buffer may go back to the pool at once.
+     */
+    private void dropTask(IscsiTask t) {
+        if (destTask == t) {
+            setDest(DEST_DISCARD, null, null, 0, null);
+        }
+        if (pendingCommand == t) {
+            pendingCommand = null;
+        }
+        freeTask(t);
+    }
+
+    /** On this reactor: every task affected by {@code op} has terminated and the resets are done. */
+    void taskSetAbortDone(TaskSetAbort op) {
+        if (closed) {
+            return;
+        }
+        LOG.log(System.Logger.Level.INFO, "{0}: {1} done", name, op.kind);
+        sendTaskManagementResponse(op.itt, op.response());
+        if (op.kind == TaskSetAbort.Kind.TARGET_COLD_RESET) {
+            closeAfterSend = true;
         }
     }
 
@@ -1418,6 +1537,60 @@ public final class IscsiConnection implements Transmitter.Releaser {
             }
         }
         return false;
+    }
+
+    // =========================================================================================== timers
+
+    /**
+     * The poller's periodic look (this reactor): closes a connection still logging in after login_timeout, pings a
+     * normal session silent for nop_in_interval with a NOP-In (RFC 7143 11.19, TTT valid: an answer is due), and
+     * closes it when the answering NOP-Out has not come within nop_timeout.
+     */
+    void checkTimers(long now, IscsiOptions o) {
+        if (closed) {
+            return;
+        }
+        if (!fullFeature) {
+            if (o.loginTimeout() > 0 && now - openedNanos > o.loginTimeout() * 1_000_000_000L) {
+                close("login not completed within " + o.loginTimeout() + " s");
+            }
+            return;
+        }
+        if (rxSeen) {
+            rxSeen = false;
+            lastRxNanos = now;
+        }
+        if (params.discovery) {
+            return; // as SPDK: discovery sessions are not pinged
+        }
+        if (nopOutstanding) {
+            if (now - nopSentNanos > o.nopTimeout() * 1_000_000_000L) {
+                close("no NOP-Out answered the NOP-In ping within " + o.nopTimeout() + " s");
+            }
+        } else if (o.nopInInterval() > 0 && now - lastRxNanos >= o.nopInInterval() * 1_000_000_000L) {
+            sendNopInPing(now);
+        }
+    }
+
+    private void sendNopInPing(long now) {
+        if (!tx.hasRoom(1)) {
+            return; // the ring is busy sending: try on the next look
+        }
+        nopTtt = (nopTtt + 1) & 0x7fffffff; // never the reserved 0xffffffff
+        int[] ids = target.lunIds();
+        // A valid TTT needs a correct LUN (RFC 7143 11.19).
+        long lunField = lunField(ids.length > 0 ? ids[0] : 0);
+        MemorySegment s = tx.slots();
+        long b = tx.begin(Opcode.NOP_IN, 0x80);
+        Bhs.setI64(s, b, Bhs.LUN, lunField);
+        Bhs.setI32(s, b, Bhs.ITT, Bhs.RESERVED_TAG);
+        Bhs.setI32(s, b, Bhs.TTT, nopTtt);
+        Bhs.setI32(s, b, Bhs.STAT_SN, statSn); // a ping does not advance StatSN
+        Bhs.setI32(s, b, Bhs.EXP_CMD_SN, expCmdSn);
+        Bhs.setI32(s, b, Bhs.MAX_CMD_SN, maxCmdSn());
+        tx.commit(null, null, 0, 0, null);
+        nopOutstanding = true;
+        nopSentNanos = now;
     }
 
     // =========================================================================================== close

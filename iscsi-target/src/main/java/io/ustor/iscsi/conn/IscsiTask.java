@@ -9,8 +9,9 @@ import java.nio.ByteBuffer;
 
 /**
  * A SCSI command on one iSCSI connection: the SCSI task plus iSCSI state (tags, sequence numbers, Data-Out and
- * R2T progress, Data-In progress). Preallocated per connection and reused; its data buffer grows to the largest
- * transfer seen and is kept (with a ByteBuffer view for digests) so steady-state I/O allocates nothing.
+ * R2T progress, Data-In progress). Preallocated per connection and reused. Its data buffer comes from the
+ * reactor's share of the iobuf pool when the transfer fits a pool buffer ({@link TaskBuffers}), else from memory
+ * of its own that grows to the largest transfer seen and is kept, so steady-state I/O allocates nothing.
  */
 final class IscsiTask extends ScsiTask {
     /** Largest buffer a task keeps between commands (COMPARE AND WRITE of 255 4 KiB blocks needs 3 x 1 MiB). */
@@ -22,11 +23,17 @@ final class IscsiTask extends ScsiTask {
     /** SenseLength (2 bytes) + sense data: the data segment of a SCSI Response with sense. */
     private final MemorySegment senseData;
     private final ByteBuffer senseDataView;
+    /** Where pool buffers come from (this reactor's cache; maybe none). */
+    private final TaskBuffers buffers;
+    /** The current data buffer: {@link #pooled}, {@link #own}, or in {@link #oversize}; null before the first. */
     private MemorySegment buffer;
     private ByteBuffer view;
-    /** The kept buffer while an oversize one (in its own arena) is in use. */
-    private MemorySegment keptBuffer;
-    private ByteBuffer keptView;
+    /** The pool buffer in use, or null. */
+    private MemorySegment pooled;
+    /** The task's own memory (in the connection's arena), kept between commands once made. */
+    private MemorySegment own;
+    private ByteBuffer ownView;
+    /** Memory of a transfer longer than {@link #KEPT_BUFFER}, closed when the task is done. */
     private Arena oversize;
     final int index;
 
@@ -66,10 +73,14 @@ final class IscsiTask extends ScsiTask {
     // Transmit queue link.
     int txKind;
 
-    IscsiTask(Arena arena, int index) {
+    /** A task management function waiting for this aborted task to terminate, or null. */
+    TaskSetAbort abortOp;
+
+    IscsiTask(Arena arena, int index, TaskBuffers buffers) {
         super(arena);
         this.arena = arena;
         this.index = index;
+        this.buffers = buffers;
         this.senseData = arena.allocate(2 + io.ustor.scsi.Sense.MAX_LENGTH + 2, 8);
         this.senseDataView = senseData.asByteBuffer();
     }
@@ -91,6 +102,11 @@ final class IscsiTask extends ScsiTask {
         return view;
     }
 
+    /**
+     * The buffer for a command's data, at least {@code bytes} long, keeping what the current one holds: a pool
+     * buffer when one is that long and free, else the task's own kept memory (grown up to {@link #KEPT_BUFFER}),
+     * else (longer) memory of its own returned when the task is done. Null above {@link #MAX_BUFFER}.
+     */
     @Override
     public MemorySegment ensureBuffer(long bytes) {
         if (buffer != null && buffer.byteSize() >= bytes) {
@@ -99,42 +115,56 @@ final class IscsiTask extends ScsiTask {
         if (bytes > MAX_BUFFER) {
             return null;
         }
-        long size = 4096;
-        while (size < bytes) {
-            size <<= 1;
-        }
+        MemorySegment old = buffer;
         MemorySegment n;
-        if (size > KEPT_BUFFER) {
-            // A rare huge transfer: memory of its own, returned when the task is done.
-            Arena a = Arena.ofShared();
-            n = a.allocate(bytes, 4096);
-            if (oversize == null) {
-                keptBuffer = buffer;
-                keptView = view;
-                if (buffer != null) {
-                    MemorySegment.copy(buffer, 0, n, 0, Math.min(buffer.byteSize(), n.byteSize()));
+        ByteBuffer nv;
+        Arena newOversize = null;
+        MemorySegment p = buffers.take(bytes);
+        if (p != null) {
+            n = p;
+            nv = buffers.view(p);
+        } else if (bytes <= KEPT_BUFFER) {
+            if (own == null || own.byteSize() < bytes) {
+                long size = 4096;
+                while (size < bytes) {
+                    size <<= 1;
                 }
-                buffer = n;
-                view = n.asByteBuffer();
-                oversize = a;
-                return n;
-            } else {
-                MemorySegment.copy(buffer, 0, n, 0, buffer.byteSize());
-                buffer = n;
-                view = n.asByteBuffer();
-                oversize.close();
-                oversize = a;
-                return n;
+                own = arena.allocate(size, 4096);
+                ownView = own.asByteBuffer();
             }
+            n = own;
+            nv = ownView;
         } else {
-            n = arena.allocate(size, 4096);
+            // A rare huge transfer: memory of its own, returned when the task is done.
+            newOversize = Arena.ofShared();
+            n = newOversize.allocate(bytes, 4096);
+            nv = n.asByteBuffer();
         }
-        if (buffer != null) {
-            MemorySegment.copy(buffer, 0, n, 0, buffer.byteSize());
+        if (old != null) {
+            MemorySegment.copy(old, 0, n, 0, old.byteSize());
+            if (old == pooled) {
+                buffers.give(pooled);
+                pooled = null;
+            }
+        }
+        if (p != null) {
+            pooled = p;
+        }
+        if (newOversize != null || (old != null && oversize != null && n != old)) {
+            // The previous oversize memory (copied from above) is done with.
+            if (oversize != null) {
+                oversize.close();
+            }
+            oversize = newOversize;
         }
         buffer = n;
-        view = n.asByteBuffer();
+        view = nv;
         return n;
+    }
+
+    /** Sets up the buffer for a new command's data: the whole transfer when a pool buffer can hold it. */
+    MemorySegment prepareBuffer(long expected) {
+        return ensureBuffer(buffers.pooling() && expected <= buffers.largest() ? Math.max(expected, 512) : 4096);
     }
 
     @Override
@@ -145,20 +175,26 @@ final class IscsiTask extends ScsiTask {
 
     IscsiConnection owner;
 
-    /** Returns an oversize buffer's memory (the task is done with it). */
-    void releaseOversize() {
+    /**
+     * The task is done with its data: a pool buffer goes back, oversize memory is freed. Without a pool the own
+     * kept buffer stays current (the next command finds it ready); with one the next command takes a pool buffer.
+     */
+    void releaseBuffers() {
+        if (pooled != null) {
+            buffers.give(pooled);
+            pooled = null;
+        }
         if (oversize != null) {
             oversize.close();
             oversize = null;
-            buffer = keptBuffer;
-            view = keptView;
-            keptBuffer = null;
-            keptView = null;
         }
+        boolean keepOwn = !buffers.pooling();
+        buffer = keepOwn ? own : null;
+        view = keepOwn ? ownView : null;
     }
 
     void reset() {
-        releaseOversize();
+        releaseBuffers();
         resetOutcome();
         inUse = false;
         executing = false;

@@ -2,6 +2,7 @@ package io.ustor.iscsi.conn;
 
 import io.ustor.env.net.Epoll;
 import io.ustor.iscsi.ConnectionInfo;
+import io.ustor.iscsi.IscsiOptions;
 import io.ustor.env.net.TcpSockets;
 import io.ustor.reactor.Poller;
 import io.ustor.reactor.PollerHandle;
@@ -25,15 +26,43 @@ public final class NetworkPoller implements Poller {
     private boolean[] wantsOut = new boolean[16];
     private int count;
     private PollerHandle handle;
+    private PollerHandle timers;
+    /** How often the connections' timers (login deadline, NOP-In ping and its answer) are looked at. */
+    private static final long TIMER_PERIOD_NANOS = 250_000_000L;
+
+    private final TaskBuffers taskBuffers;
 
     NetworkPoller(Reactor reactor, TargetContext ctx) {
         this.reactor = reactor;
         this.ctx = ctx;
+        this.taskBuffers = TaskBuffers.create(ctx.bufferPool(), reactor.name());
+    }
+
+    /** The data buffers of this reactor's tasks. */
+    TaskBuffers taskBuffers() {
+        return taskBuffers;
     }
 
     void start() {
         // An interrupt poller: an ADAPTIVE reactor's idle sleep ends when a socket has bytes, not on its next tick.
         handle = reactor.addInterruptPoller("iscsi_conns", this, epoll.fd());
+        timers = reactor.addTimedPoller("iscsi_conn_timers", this::checkTimers, TIMER_PERIOD_NANOS);
+    }
+
+    /** The timed poller: each connection's login deadline and NOP-In ping. */
+    private int checkTimers() {
+        if (count == 0) {
+            return 0;
+        }
+        long now = System.nanoTime();
+        IscsiOptions o = ctx.options();
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null && !c.isClosed()) {
+                c.checkTimers(now, o);
+            }
+        }
+        return 0;
     }
 
     public Reactor reactor() {
@@ -139,6 +168,16 @@ public final class NetworkPoller implements Poller {
         }
     }
 
+    /** Runs {@code visitor} on each open connection of this reactor. */
+    void forEach(java.util.function.Consumer<IscsiConnection> visitor) {
+        for (int i = 0; i < count; i++) {
+            IscsiConnection c = conns[i];
+            if (c != null && !c.isClosed()) {
+                visitor.accept(c);
+            }
+        }
+    }
+
     /** A snapshot for iscsi_get_connections (on this reactor). */
     java.util.List<ConnectionInfo> describe() {
         java.util.List<ConnectionInfo> out = new java.util.ArrayList<>();
@@ -158,6 +197,10 @@ public final class NetworkPoller implements Poller {
         if (handle != null) {
             handle.unregister();
         }
+        if (timers != null) {
+            timers.unregister();
+        }
         epoll.close();
+        taskBuffers.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.ustor.iscsi.conn;
 
+import io.ustor.env.IoBufferPool;
 import io.ustor.iscsi.AuthGroup;
 import io.ustor.iscsi.InitiatorGroup;
 import io.ustor.iscsi.IscsiOptions;
@@ -7,10 +8,14 @@ import io.ustor.iscsi.PortalGroup;
 import io.ustor.iscsi.TargetNode;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /** What a connection needs from the target that accepted it (implemented by {@link io.ustor.iscsi.IscsiTarget}). */
 public interface TargetContext {
     IscsiOptions options();
+
+    /** The pool task data buffers come from, or null (each task uses memory of its own). */
+    IoBufferPool bufferPool();
 
     TargetNode findTarget(String name);
 
@@ -38,4 +43,10 @@ public interface TargetContext {
     void connectionOpened(IscsiConnection c);
 
     void connectionClosed(IscsiConnection c);
+
+    /**
+     * Runs {@code visitor} on every open connection, each on its own reactor, then {@code onDone} on the calling
+     * reactor. Control plane and rare task management: allocates.
+     */
+    void forEachConnection(Consumer<IscsiConnection> visitor, Runnable onDone);
 }

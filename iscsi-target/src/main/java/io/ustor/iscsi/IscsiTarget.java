@@ -26,6 +26,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class IscsiTarget implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(IscsiTarget.class.getName());
+    /**
+     * How long an initiator has to log out when its target is deleted or the daemon stops (Async Message
+     * Parameter3): enough for a loaded initiator to answer, short enough not to hold a shutdown up.
+     */
+    static final int LOGOUT_REQUEST_SECONDS = 3;
 
     private final ReactorGroup reactors;
     private final BdevRegistry bdevs;
@@ -297,7 +302,7 @@ public final class IscsiTarget implements AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("no target " + name));
         }
         t.markDeleted();
-        return hub.closeTarget(full).thenRun(() -> {
+        return hub.endSessions(full, LOGOUT_REQUEST_SECONDS, "target deleted").thenRun(() -> {
             List<BdevDesc> ds = targetDescs.remove(full);
             if (ds != null) {
                 for (BdevDesc d : ds) {
@@ -367,6 +372,7 @@ public final class IscsiTarget implements AutoCloseable {
         }
         listeners.clear();
         try {
+            hub.endSessions(null, LOGOUT_REQUEST_SECONDS, "target shutdown").join();
             hub.stop().join();
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "closing connections", e);

@@ -7,6 +7,7 @@ import io.ustor.reactor.ReactorGroup;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -37,19 +38,51 @@ public final class ConnectionHub implements PortalListener.Connections {
         p.adopt(fd, portalGroupTag);
     }
 
-    /** Closes the sessions of a target on every reactor. */
-    public CompletableFuture<Void> closeTarget(String targetName) {
-        List<CompletableFuture<Object>> fs = new ArrayList<>();
+    /**
+     * Ends the sessions of a target (all targets when {@code targetName} is null) on every reactor: each initiator
+     * is asked to log out within {@code seconds}; the future completes once every such connection has closed (its
+     * Logout, or the deadline).
+     */
+    public CompletableFuture<Void> endSessions(String targetName, int seconds, String why) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        openConnections(targetName, seconds, why).whenComplete((n, e) -> {
+            if (e != null || n == 0) {
+                done.complete(null);
+            } else {
+                awaitClosed(targetName, System.nanoTime() + (seconds + 2) * 1_000_000_000L, done);
+            }
+        });
+        return done;
+    }
+
+    /** Polls (off the reactors) until none of the target's connections is open, or a safety deadline passes. */
+    private void awaitClosed(String targetName, long deadline, CompletableFuture<Void> done) {
+        CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS).execute(() ->
+                openConnections(targetName, 0, null).whenComplete((n, e) -> {
+                    if (e != null || n == 0 || System.nanoTime() - deadline > 0) {
+                        done.complete(null);
+                    } else {
+                        awaitClosed(targetName, deadline, done);
+                    }
+                }));
+    }
+
+    /** Counts the target's open connections on every reactor; with {@code seconds > 0} asks each to log out first. */
+    private CompletableFuture<Integer> openConnections(String targetName, int seconds, String why) {
+        List<CompletableFuture<Integer>> fs = new ArrayList<>();
         for (Reactor r : group.reactors()) {
             fs.add(r.call(() -> {
                 NetworkPoller p = pollers[r.index()];
-                if (p != null) {
-                    p.closeTarget(targetName, "target deleted");
-                }
-                return null;
+                return p == null ? 0 : p.endSessions(targetName, seconds, why);
             }));
         }
-        return CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0]));
+        return CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+            int n = 0;
+            for (CompletableFuture<Integer> f : fs) {
+                n += f.join();
+            }
+            return n;
+        });
     }
 
     /**

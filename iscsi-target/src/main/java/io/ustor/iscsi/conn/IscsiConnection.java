@@ -87,6 +87,11 @@ public final class IscsiConnection implements Transmitter.Releaser {
     // Session state.
     private LoginHandler login;
     private boolean fullFeature;
+    /** Async Message fields (RFC 7143 11.9): AsyncEvent, and Parameter3 (seconds the initiator has to log out). */
+    private static final int ASYNC_EVENT = 36, ASYNC_PARAMETER3 = 42, ASYNC_EVENT_REQUEST_LOGOUT = 1;
+    /** When asked to log out: the deadline (System.nanoTime, never 0) and why; 0 otherwise. */
+    private long logoutDeadline;
+    private String logoutWhy;
     private SessionParams params;
     private TargetNode target;
     private String sessionKey;
@@ -1550,6 +1555,10 @@ public final class IscsiConnection implements Transmitter.Releaser {
         if (closed) {
             return;
         }
+        if (logoutDeadline != 0 && now - logoutDeadline >= 0) {
+            close(logoutWhy + ": the initiator did not log out when asked");
+            return;
+        }
         if (!fullFeature) {
             if (o.loginTimeout() > 0 && now - openedNanos > o.loginTimeout() * 1_000_000_000L) {
                 close("login not completed within " + o.loginTimeout() + " s");
@@ -1591,6 +1600,42 @@ public final class IscsiConnection implements Transmitter.Releaser {
         tx.commit(null, null, 0, 0, null);
         nopOutstanding = true;
         nopSentNanos = now;
+    }
+
+    /**
+     * Asks the initiator to log out (RFC 7143 11.9.1, Async Message, AsyncEvent 1) within {@code seconds}, as SPDK
+     * does when a target goes away: the initiator ends its session cleanly instead of seeing its socket drop, and
+     * the connection closes on its Logout or, at the latest, when the time is up (see checkTimers). A connection
+     * still logging in, a discovery session, or one that cannot send now is closed at once.
+     */
+    public void requestLogout(int seconds, String why) {
+        if (closed || logoutDeadline != 0) {
+            return;
+        }
+        if (!fullFeature || params.discovery || !tx.hasRoom(1)) {
+            close(why);
+            return;
+        }
+        MemorySegment s = tx.slots();
+        long b = tx.begin(Opcode.ASYNC_MESSAGE, 0x80);
+        Bhs.setI32(s, b, Bhs.ITT, Bhs.RESERVED_TAG);
+        Bhs.setI32(s, b, Bhs.STAT_SN, statSn++);
+        Bhs.setI32(s, b, Bhs.EXP_CMD_SN, expCmdSn);
+        Bhs.setI32(s, b, Bhs.MAX_CMD_SN, maxCmdSn());
+        Bhs.setU8(s, b, ASYNC_EVENT, ASYNC_EVENT_REQUEST_LOGOUT);
+        Bhs.setU16(s, b, ASYNC_PARAMETER3, seconds);
+        tx.commit(null, null, 0, 0, null);
+        // The poller's timer looks every 250 ms: a connection never outlives its deadline by more than that.
+        logoutDeadline = System.nanoTime() + seconds * 1_000_000_000L;
+        logoutDeadline |= logoutDeadline == 0 ? 1 : 0;
+        logoutWhy = why;
+        LOG.log(System.Logger.Level.INFO, "{0}: asked the initiator to log out within {1} s: {2}", name,
+                Integer.toString(seconds), why);
+    }
+
+    /** True once asked to log out (the target is going away); the connection is still open until it does. */
+    public boolean logoutRequested() {
+        return logoutDeadline != 0;
     }
 
     // =========================================================================================== close

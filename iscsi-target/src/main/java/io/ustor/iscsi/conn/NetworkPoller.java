@@ -158,14 +158,25 @@ public final class NetworkPoller implements Poller {
         }
     }
 
-    /** Closes the connections of one target (target node deleted). */
-    void closeTarget(String targetName, String why) {
+    /**
+     * The open connections of one target (every target when {@code targetName} is null; discovery sessions count
+     * for none but all), after asking each to log out when {@code seconds > 0}.
+     */
+    int endSessions(String targetName, int seconds, String why) {
+        int open = 0;
         for (int i = 0; i < count; i++) {
             IscsiConnection c = conns[i];
-            if (c != null && targetName.equals(c.targetName())) {
-                c.close(why);
+            if (c == null || c.isClosed() || (targetName != null && !targetName.equals(c.targetName()))) {
+                continue;
+            }
+            if (seconds > 0) {
+                c.requestLogout(seconds, why);
+            }
+            if (!c.isClosed()) {
+                open++;
             }
         }
+        return open;
     }
 
     /** Runs {@code visitor} on each open connection of this reactor. */

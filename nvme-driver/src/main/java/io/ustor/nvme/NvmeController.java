@@ -16,6 +16,7 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static io.ustor.nvme.internal.NvmeRegisters.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
@@ -28,6 +29,14 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
  *
  * <p>Admin commands are control plane: synchronous, serialized by a lock, polled with a timeout. I/O goes through
  * {@link NvmeQpair}s.
+ *
+ * <p>Removal: a device that is gone reads all ones (CSTS 0xFFFFFFFF); under VFIO the kernel first asks for the device
+ * back (hot-unplug or unbind: the device request interrupt, {@link PciDevice#removalRequested()}) and waits until it
+ * is closed. {@link #checkHealth()} (the bdev module's timed poller calls it, queue pairs waiting on commands call it
+ * now and then, admin waits look too) sees either, stops a still reachable controller from touching memory (CC.EN and
+ * bus mastering cleared) and fails the controller: outstanding and queued commands complete with -ENODEV, new ones
+ * are refused, and {@link #isRemoved()} tells the owner to delete its queue pairs and {@link #close()} the
+ * controller, which frees the queue memory, unmaps DMA and closes the device's descriptors so the removal completes.
  */
 public final class NvmeController implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NvmeController.class.getName());
@@ -44,13 +53,18 @@ public final class NvmeController implements AutoCloseable {
     private final NvmeQpair admin;
     private final DmaBuffer adminBuf;
     private final BitSet usedQids = new BitSet();
-    private final List<NvmeQpair> ioQpairs = new ArrayList<>();
+    /** Copy-on-write: {@link #markFailed} walks it from any thread. */
+    private final List<NvmeQpair> ioQpairs = new CopyOnWriteArrayList<>();
     private IdentifyController identify;
     private final Map<Integer, NvmeNamespace> namespaces = new LinkedHashMap<>();
     private int maxIoQueues;
     private volatile boolean failed;
     private volatile String failure;
+    private volatile boolean removed;
     private boolean closed;
+    private volatile boolean released;
+    /** Admin waits look at the device's removal notice at most this often (it costs a system call). */
+    private static final long NOTICE_CHECK_NANOS = 10_000_000L;
 
     private NvmeController(String name, PciDevice device, DmaMemory dma, NvmeControllerOptions options) {
         this.name = name;
@@ -255,20 +269,44 @@ public final class NvmeController implements AutoCloseable {
             throw new IllegalArgumentException("dataIova");
         }
         admin.submitRaw(cid, opcode, nsid, cdw10, cdw11, cdw12, 0, 0, 0);
-        long deadline = System.nanoTime() + options.adminTimeoutMs() * 1_000_000L;
+        return awaitAdmin(w, what);
+    }
+
+    /**
+     * Polls the admin queue until {@code w} completes; a removed or dead controller (CSTS all ones or CFS, or the
+     * kernel asking for the device back) fails the controller and every admin command with -ENODEV instead of
+     * waiting for the timeout. Returns dword 0; throws on an error status.
+     */
+    private int awaitAdmin(AdminWaiter w, String what) {
+        long start = System.nanoTime();
+        long deadline = start + options.adminTimeoutMs() * 1_000_000L;
+        long nextNotice = start + NOTICE_CHECK_NANOS;
         while (!w.done) {
             admin.processCompletions(0);
             if (w.done) {
                 break;
             }
+            long now = System.nanoTime();
             int csts = regs.read32(CSTS);
-            if (csts == -1 || (csts & CSTS_CFS) != 0) {
-                markFailed(csts == -1 ? "device removed (CSTS reads all ones)" : "controller fatal status (CSTS.CFS)");
+            String dead = csts == -1 ? "device removed (CSTS reads all ones)"
+                    : (csts & CSTS_CFS) != 0 ? "controller fatal status (CSTS.CFS)" : null;
+            if (dead == null && now > nextNotice) {
+                nextNotice = now + NOTICE_CHECK_NANOS;
+                if (device.removalRequested()) {
+                    quiesceForRemoval();
+                    dead = "the device is being removed (hot-remove; " + device.accessName() + ")";
+                }
+            }
+            if (dead != null) {
+                if (csts == -1 || device.removalRequested()) {
+                    removed = true;
+                }
+                markFailed(dead);
                 admin.markConnected(false);
                 admin.abortAll(-Errno.ENODEV);
                 break;
             }
-            if (System.nanoTime() > deadline) {
+            if (now > deadline) {
                 throw new NvmeException(this + ": " + what + " timed out after " + options.adminTimeoutMs() + " ms", -Errno.ETIMEDOUT);
             }
             Thread.onSpinWait();
@@ -379,23 +417,16 @@ public final class NvmeController implements AutoCloseable {
 
     /** An admin command whose PRP1 is a queue's memory (contiguous, PC = 1). */
     private void runAdminIova(String what, int opcode, long prp1, int cdw10, int cdw11) {
+        if (failed) {
+            throw new NvmeException(this + ": " + what + " (" + failure + ")", -Errno.ENODEV);
+        }
         AdminWaiter w = new AdminWaiter();
         int cid = admin.begin(w, null);
         if (cid < 0) {
             throw new NvmeException(this + ": " + what + ": no admin slot", cid);
         }
         admin.submitQueueCommand(cid, opcode, prp1, cdw10, cdw11);
-        long deadline = System.nanoTime() + options.adminTimeoutMs() * 1_000_000L;
-        while (!w.done) {
-            admin.processCompletions(0);
-            if (!w.done && System.nanoTime() > deadline) {
-                throw new NvmeException(this + ": " + what + " timed out", -Errno.ETIMEDOUT);
-            }
-            Thread.onSpinWait();
-        }
-        if (w.status != 0) {
-            throw new NvmeException(this + ": " + what, w.status);
-        }
+        awaitAdmin(w, what);
     }
 
     /**
@@ -486,6 +517,7 @@ public final class NvmeController implements AutoCloseable {
         }
         int csts = regs.read32(CSTS);
         if (csts == -1) {
+            removed = true;
             markFailed("device removed (CSTS reads all ones)");
             return -Errno.ENODEV;
         }
@@ -493,17 +525,45 @@ public final class NvmeController implements AutoCloseable {
             markFailed("controller fatal status (CSTS.CFS, CSTS 0x" + Integer.toHexString(csts) + ")");
             return -Errno.ENODEV;
         }
+        if (device.removalRequested()) {
+            // going away (VFIO: it still answers but must be given back; UIO: it may answer until its slot powers
+            // off): stop it touching our memory first
+            quiesceForRemoval();
+            removed = true;
+            markFailed("the device is being removed (hot-remove; " + device.accessName() + ")");
+            return -Errno.ENODEV;
+        }
+        if (device.errorReported()) {
+            markFailed("uncorrectable PCIe error reported (AER)");
+            return -Errno.ENODEV;
+        }
         return 0;
+    }
+
+    /**
+     * Best effort, on a device that is still reachable but going away: clears CC.EN (the controller drops its queues)
+     * and bus mastering (no more DMA), so that failing the outstanding commands cannot let the device write into
+     * buffers that are handed back.
+     */
+    private void quiesceForRemoval() {
+        try {
+            regs.write32(CC, 0);
+            device.disableBusMastering();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "{0}: quiesce before removal: {1}", this, e.getMessage());
+        }
     }
 
     /** Marks the controller failed: queue pairs disconnect and fail outstanding I/O with -ENODEV when polled. */
     public void markFailed(String why) {
-        if (failed) {
-            return;
+        synchronized (ioQpairs) {
+            if (failed) {
+                return;
+            }
+            failure = why;
+            failed = true;
         }
-        failure = why;
-        failed = true;
-        for (NvmeQpair qp : List.copyOf(ioQpairs)) {
+        for (NvmeQpair qp : ioQpairs) {
             qp.markConnected(false);
         }
         LOG.log(System.Logger.Level.ERROR, "{0}: failed: {1}; outstanding I/O fails with ENODEV", this, why);
@@ -511,6 +571,19 @@ public final class NvmeController implements AutoCloseable {
 
     public boolean isFailed() {
         return failed;
+    }
+
+    /**
+     * The device is gone or the kernel wants it back: the owner should release everything and {@link #close()} the
+     * controller (under VFIO the kernel's removal waits for that).
+     */
+    public boolean isRemoved() {
+        return removed;
+    }
+
+    /** Whether {@link #close()} ran: queues freed, DMA unmapped, the device's descriptors closed. */
+    public boolean isClosed() {
+        return released;
     }
 
     /** Why the controller failed, or null. */
@@ -620,7 +693,8 @@ public final class NvmeController implements AutoCloseable {
                 // the device may be gone
             }
             device.close();
-            LOG.log(System.Logger.Level.INFO, "{0}: detached", this);
+            released = true;
+            LOG.log(System.Logger.Level.INFO, "{0}: detached{1}", this, removed ? " (removed: the device is released)" : "");
         }
     }
 

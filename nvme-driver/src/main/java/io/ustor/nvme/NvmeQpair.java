@@ -15,7 +15,9 @@ import static io.ustor.nvme.internal.NvmeCommands.SQE_SIZE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * One submission/completion queue pair, owned by one thread (a reactor): no locks, no allocation, no system calls.
+ * One submission/completion queue pair, owned by one thread (a reactor): no locks, no allocation, no system calls
+ * (but one: while commands are outstanding and nothing completes, at most every 100 ms the controller's health is
+ * checked, {@link NvmeController#checkHealth()}, so that a removed device fails them with -ENODEV instead of hanging).
  *
  * <p>Each command occupies a slot ("tracker") whose index is its command identifier; callbacks, arguments and
  * submit times live in arrays by that index and each slot has a preallocated PRP list page in DMA memory. A
@@ -32,6 +34,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class NvmeQpair {
     private static final VarHandle INT = JAVA_INT.varHandle();
     private static final byte FREE = 0, STAGED = 1, PENDING = 2, SUBMITTED = 3;
+    /** Empty polls with commands outstanding between looks at the clock for a health check. */
+    private static final int IDLE_POLLS_PER_CLOCK = 4096;
+    /** How often a queue pair waiting on its commands checks the controller's health itself. */
+    private static final long HEALTH_CHECK_NANOS = 100_000_000L;
 
     private final NvmeController ctrlr;
     private final int qid;
@@ -59,6 +65,8 @@ public final class NvmeQpair {
     private boolean sqDirty;
     private int building = -1;
     private int outstanding;
+    private int idlePolls;
+    private long nextHealthCheck;
     private long submitted, completed, queuedFull, errors;
     private volatile boolean connected;
 
@@ -405,8 +413,29 @@ public final class NvmeQpair {
             regs.ring(cqDoorbell, cqHead);
             movePending();
             ringSq();
+        } else if (outstanding > 0 && ++idlePolls >= IDLE_POLLS_PER_CLOCK) {
+            return idleHealthCheck();
         }
         return done;
+    }
+
+    /**
+     * Waiting on commands that do not complete: now and then look whether the device is gone (CSTS all ones) or the
+     * kernel wants it back, so that a removed device fails its commands with -ENODEV instead of hanging them, even
+     * for a user without a health poller.
+     */
+    private int idleHealthCheck() {
+        idlePolls = 0;
+        long now = System.nanoTime();
+        if (now - nextHealthCheck < 0) {
+            return 0;
+        }
+        nextHealthCheck = now + HEALTH_CHECK_NANOS;
+        if (ctrlr.checkHealth() < 0) {
+            connected = false;
+            return abortAll(-Errno.ENODEV);
+        }
+        return 0;
     }
 
     private void finish(int cid, int status, int dw0) {

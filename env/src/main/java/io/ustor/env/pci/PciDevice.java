@@ -57,6 +57,25 @@ public abstract class PciDevice implements AutoCloseable {
         writeConfig(CFG_COMMAND, 2, cmd & ~CMD_BUS_MASTER);
     }
 
+    /**
+     * Whether the kernel asked for the device back (VFIO's device request: hot-unplug, or an unbind from vfio-pci).
+     * The driver must then stop submitting, fail what is outstanding and {@link #close()} the device: the kernel
+     * waits for that before the removal completes. Under UIO there is no such notice: true once the device is gone
+     * from the kernel (its config space no longer reads). Sticky once true. Control plane or a timed poller: at most
+     * one non-blocking system call.
+     */
+    public boolean removalRequested() {
+        return false;
+    }
+
+    /**
+     * Whether the platform reported an uncorrectable error for the device (VFIO's error interrupt, from PCIe AER).
+     * Sticky once true; same cost and threads as {@link #removalRequested()}.
+     */
+    public boolean errorReported() {
+        return false;
+    }
+
     /** Unmaps the BARs, removes DMA mappings and closes descriptors. Idempotent. */
     @Override
     public abstract void close();

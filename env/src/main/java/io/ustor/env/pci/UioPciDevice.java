@@ -1,6 +1,7 @@
 package io.ustor.env.pci;
 
 import io.ustor.env.DmaMemory;
+import io.ustor.env.Errno;
 import io.ustor.env.IovaMode;
 import io.ustor.env.Mman;
 import io.ustor.env.NativeException;
@@ -28,6 +29,7 @@ public final class UioPciDevice extends PciDevice {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(8, 8);
     private boolean closed;
+    private volatile boolean gone;
 
     private UioPciDevice(PciAddress address, Path dir, int configFd) {
         super(address);
@@ -103,6 +105,30 @@ public final class UioPciDevice extends PciDevice {
             default -> throw new IllegalArgumentException("config access size " + size);
         }
         Posix.pwriteFully(configFd, scratch.asSlice(0, size), offset);
+    }
+
+    /**
+     * UIO has no removal notice: the kernel removes the device from under us (a hot-unplug unbinds
+     * uio_pci_generic and deletes the device, then the slot powers off, after which BAR reads may return anything:
+     * all ones on real PCIe, zeroes under QEMU). So this looks whether the device is still there: its config space
+     * must still read (a removed device's sysfs file fails with ENODEV) and its vendor ID must not be 0xFFFF.
+     * One pread, allocation-free.
+     */
+    @Override
+    public boolean removalRequested() {
+        if (gone) {
+            return true;
+        }
+        synchronized (this) {
+            if (closed) {
+                return gone;
+            }
+            long n = Posix.preadRaw(configFd, scratch, 2, CFG_VENDOR_ID);
+            if ((n < 0 && n != -Errno.EINTR) || (n == 2 && Short.toUnsignedInt(scratch.get(ValueLayout.JAVA_SHORT, 0)) == 0xffff)) {
+                gone = true;
+            }
+        }
+        return gone;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.ustor.env.pci;
 
 import io.ustor.env.DmaMemory;
+import io.ustor.env.Errno;
+import io.ustor.env.EventFd;
 import io.ustor.env.Ioctl;
 import io.ustor.env.IovaMode;
 import io.ustor.env.Mman;
@@ -14,6 +16,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /** A PCI function through VFIO: BARs mmap'ed from the device fd, config space by pread/pwrite on its region. */
 public final class VfioPciDevice extends PciDevice {
+    private static final System.Logger LOG = System.getLogger(VfioPciDevice.class.getName());
     private static final int MAX_BARS = 6;
 
     private final VfioContainer container;
@@ -23,12 +26,85 @@ public final class VfioPciDevice extends PciDevice {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(8, 8);
     private boolean closed;
+    /** Signalled by vfio-pci when it wants the device back (hot-unplug, unbind); null when it cannot notify. */
+    private final EventFd request;
+    /** Signalled by vfio-pci on an AER uncorrectable error; null when the device cannot report one. */
+    private final EventFd error;
+    private volatile boolean removalRequested, errorReported;
 
     private VfioPciDevice(PciAddress address, VfioContainer container, int deviceFd) {
         super(address);
         this.container = container;
         this.deviceFd = deviceFd;
         this.configOffset = regionInfo(Vfio.PCI_CONFIG_REGION_INDEX)[1];
+        this.request = irqEventFd(Vfio.PCI_REQ_IRQ_INDEX, "device request");
+        this.error = irqEventFd(Vfio.PCI_ERR_IRQ_INDEX, "error");
+    }
+
+    /**
+     * An eventfd registered as the trigger of the VFIO interrupt {@code index} (VFIO_DEVICE_SET_IRQS, ACTION_TRIGGER,
+     * DATA_EVENTFD), or null when the device or kernel does not offer it (then that notice never comes).
+     */
+    private EventFd irqEventFd(int index, String what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = a.allocate(Vfio.IRQ_INFO_SIZE, 4);
+            info.set(JAVA_INT, 0, Vfio.IRQ_INFO_SIZE);
+            info.set(JAVA_INT, 8, index);
+            int rc = Ioctl.ioctlRaw(deviceFd, Vfio.DEVICE_GET_IRQ_INFO, info);
+            if (rc < 0 || info.get(JAVA_INT, 12) < 1 || (info.get(JAVA_INT, 4) & Vfio.IRQ_INFO_EVENTFD) == 0) {
+                LOG.log(System.Logger.Level.DEBUG, "{0}: no VFIO {1} interrupt ({2})", this, what,
+                        rc < 0 ? Errno.describe(-rc) : "count " + info.get(JAVA_INT, 12));
+                return null;
+            }
+            EventFd fd = EventFd.create(true);
+            MemorySegment set = a.allocate(Vfio.IRQ_SET_ONE_FD_SIZE, 4);
+            set.set(JAVA_INT, 0, Vfio.IRQ_SET_ONE_FD_SIZE);
+            set.set(JAVA_INT, 4, Vfio.IRQ_SET_DATA_EVENTFD | Vfio.IRQ_SET_ACTION_TRIGGER);
+            set.set(JAVA_INT, 8, index);
+            set.set(JAVA_INT, 12, 0);
+            set.set(JAVA_INT, 16, 1);
+            set.set(JAVA_INT, 20, fd.fd());
+            rc = Ioctl.ioctlRaw(deviceFd, Vfio.DEVICE_SET_IRQS, set);
+            if (rc < 0) {
+                fd.close();
+                LOG.log(System.Logger.Level.WARNING, "{0}: cannot register for the VFIO {1} interrupt: {2}", this, what,
+                        Errno.describe(-rc));
+                return null;
+            }
+            return fd;
+        }
+    }
+
+    /** True when the kernel asked for the device back; then close it (see {@link PciDevice#removalRequested()}). */
+    @Override
+    public boolean removalRequested() {
+        if (!removalRequested && request != null) {
+            synchronized (this) {
+                if (!closed && request.drain() > 0) {
+                    removalRequested = true;
+                    LOG.log(System.Logger.Level.WARNING, "{0}: the kernel asks for the device back (hot-unplug or unbind)", this);
+                }
+            }
+        }
+        return removalRequested;
+    }
+
+    @Override
+    public boolean errorReported() {
+        if (!errorReported && error != null) {
+            synchronized (this) {
+                if (!closed && error.drain() > 0) {
+                    errorReported = true;
+                    LOG.log(System.Logger.Level.ERROR, "{0}: the platform reports an uncorrectable error (AER)", this);
+                }
+            }
+        }
+        return errorReported;
+    }
+
+    /** Whether vfio-pci can tell us that it wants the device back (a device request interrupt is registered). */
+    public boolean hasRemovalNotice() {
+        return request != null;
     }
 
     /** Opens the device, which must be bound to vfio-pci; {@code sysfs} finds its IOMMU group. */
@@ -132,7 +208,14 @@ public final class VfioPciDevice extends PciDevice {
         }
         closed = true;
         arena.close();
+        // closing the device fd drops its interrupt triggers and is what lets vfio-pci finish a removal
         Posix.closeRaw(deviceFd);
+        if (request != null) {
+            request.close();
+        }
+        if (error != null) {
+            error.close();
+        }
         container.close();
     }
 }

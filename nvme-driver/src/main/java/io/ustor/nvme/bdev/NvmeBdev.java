@@ -183,7 +183,7 @@ public final class NvmeBdev extends Bdev {
         return CompletableFuture.completedFuture(null);
     }
 
-    void removeBecauseControllerFailed() {
-        hotRemove();
+    CompletableFuture<Void> removeBecauseControllerFailed() {
+        return hotRemove();
     }
 }

@@ -37,6 +37,10 @@ public final class NvmeBdevController {
     private final AtomicBoolean removed = new AtomicBoolean();
     private final AtomicBoolean resetting = new AtomicBoolean();
     private volatile long resets;
+    private volatile long abortsSent, abortsDone;
+    /** Set once the queue pairs are being released and the controller closed (detach, or after a failure). */
+    private final AtomicBoolean releasing = new AtomicBoolean();
+    private final CompletableFuture<Void> released = new CompletableFuture<>();
 
     private NvmeBdevController(String name, String traddr, NvmeController ctrlr, BdevRegistry registry) {
         this.name = name;
@@ -97,6 +101,16 @@ public final class NvmeBdevController {
         return resets;
     }
 
+    /** Abort commands sent for timed-out commands (whatever their result). */
+    public long abortCount() {
+        return abortsSent;
+    }
+
+    /** Of {@link #abortCount()}, those the controller said it aborted (completion dword 0 bit 0 clear). */
+    public long abortedCount() {
+        return abortsDone;
+    }
+
     NvmeChannel getChannel() {
         return channels.getChannel();
     }
@@ -112,6 +126,7 @@ public final class NvmeBdevController {
         trid.put("traddr", traddr);
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("state", ctrlr.isFailed() ? "failed" : resetting.get() ? "resetting" : "enabled");
+        c.put("released", ctrlr.isClosed());
         c.put("trid", trid);
         c.put("cntlid", ctrlr.identify().controllerId());
         c.put("access", ctrlr.device().accessName());
@@ -146,6 +161,7 @@ public final class NvmeBdevController {
             if (io != null) {
                 io.complete(BdevIoStatus.FAILED);
             }
+            controllerFailed();
             return;
         }
         channels.forEachChannel((r, ch) -> ch.qpair.abortAll(-Errno.ECANCELED), () -> {
@@ -172,6 +188,9 @@ public final class NvmeBdevController {
                 if (io != null) {
                     io.complete(enabled ? BdevIoStatus.SUCCESS : BdevIoStatus.FAILED);
                 }
+                if (!enabled) {
+                    controllerFailed(); // a controller that does not come back is removed like a vanished one
+                }
             });
         });
         assert origin != null;
@@ -188,7 +207,11 @@ public final class NvmeBdevController {
         LOG.log(System.Logger.Level.ERROR, "nvme {0}: command {1} (opcode 0x{2}) on {3} timed out after {4} ms; aborting it",
                 name, cid, Integer.toHexString(ch.qpair.opcodeOf(cid)), ch.qpair, ctrlr.options().ioTimeoutMs());
         try {
+            abortsSent++;
             boolean aborted = ctrlr.abort(ch.qpair.qid(), cid);
+            if (aborted) {
+                abortsDone++;
+            }
             LOG.log(System.Logger.Level.WARNING, "nvme {0}: abort of command {1} on {2}: {3}", name, cid, ch.qpair,
                     aborted ? "aborted" : "not aborted by the controller");
             return true;
@@ -208,13 +231,20 @@ public final class NvmeBdevController {
         reset(null);
     }
 
-    /** The controller is gone or dead: its bdevs are hot-removed (open descriptors get REMOVE), once. */
+    /**
+     * The controller is gone or dead: its bdevs are hot-removed (open descriptors get REMOVE; their I/O has failed
+     * with ENODEV), once; when the last descriptor let go, the queue pairs are deleted and the controller closed, so
+     * that its memory is freed, its DMA unmapped and the device handed back (a VFIO removal waits for that). The
+     * controller stays listed (state "failed", "released" true) until detached.
+     */
     void controllerFailed() {
         if (removed.compareAndSet(false, true)) {
             LOG.log(System.Logger.Level.ERROR, "nvme {0}: controller failed ({1}); removing its bdevs", name, ctrlr.failure());
+            List<CompletableFuture<Void>> fs = new ArrayList<>();
             for (NvmeBdev b : bdevs) {
-                b.removeBecauseControllerFailed();
+                fs.add(b.removeBecauseControllerFailed());
             }
+            CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> release());
         }
     }
 
@@ -226,17 +256,24 @@ public final class NvmeBdevController {
                 fs.add(registry.unregister(b.name()));
             }
         }
-        CompletableFuture<Void> out = new CompletableFuture<>();
-        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).whenComplete((v, t) ->
-                channels.unregister(() -> CompletableFuture.runAsync(() -> {
-                    try {
-                        ctrlr.close();
-                        out.complete(null);
-                    } catch (RuntimeException e) {
-                        out.completeExceptionally(e);
-                    }
-                })));
-        return out;
+        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> release());
+        return released;
+    }
+
+    /** Once every channel is gone (after the bdevs went): closes the controller, once. */
+    private void release() {
+        if (!releasing.compareAndSet(false, true)) {
+            return;
+        }
+        channels.unregister(() -> CompletableFuture.runAsync(() -> {
+            try {
+                ctrlr.close();
+                released.complete(null);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "nvme {0}: close: {1}", name, e.getMessage());
+                released.completeExceptionally(e);
+            }
+        }));
     }
 
     @Override

@@ -162,7 +162,12 @@ public final class NvmePerf {
             long lba = w.nextLba();
             int rc = read ? w.qp.read(w.ns.nsid(), lba, w.nlb, buf.address(), buf.size(), this, null)
                     : w.qp.write(w.ns.nsid(), lba, w.nlb, buf.address(), buf.size(), this, null);
-            if (rc < 0) {
+            if (rc == -Errno.ENODEV) {
+                w.stopping = true; // the controller is gone (removed or failed): finish with what completed
+                if (w.firstError == 0) {
+                    w.firstError = rc;
+                }
+            } else if (rc < 0) {
                 throw new IllegalStateException("submit failed: " + Errno.name(-rc));
             }
         }
@@ -174,6 +179,9 @@ public final class NvmePerf {
             w.latencySum += lat;
             if (lat > w.latencyMax) {
                 w.latencyMax = lat;
+            }
+            if (status == -Errno.ENODEV) {
+                w.stopping = true;
             }
             if (status != 0) {
                 w.failed++;

@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Not a test: ustor's virtio-user client (reactor 0) against ustor's vhost-user-blk server (reactor 1) on a 1 GiB
  * malloc bdev, 4 KiB random reads and writes at queue depth 32 and 128; prints IOPS and the server reactor's busy
- * time per I/O. Run with {@code -Dgroups=bench -Dtest=ClientServerBench}.
+ * time per I/O. Run with {@code -Dgroups=bench -Dtest=ClientServerBench} ({@code -Dbench.bdev=null} for a null bdev
+ * behind the same name).
  */
 @Tag("bench")
 class ClientServerBench {
@@ -75,7 +76,10 @@ class ClientServerBench {
         try (ReactorGroup group = ReactorGroup.start(CoreMask.parse("[0,1]"), ReactorOptions.defaults().withIdleMode(IdleMode.BUSY_SPIN));
              Arena arena = Arena.ofShared()) {
             BdevRegistry bdevs = new BdevRegistry(group);
-            bdevs.register(MallocBdev.create("Malloc0", 262144, 4096, null));
+            // -Dbench.bdev=null compares like with like against a null back end (no 4 KiB copy on the server)
+            bdevs.register("null".equals(System.getProperty("bench.bdev"))
+                    ? io.ustor.bdev.nullbdev.NullBdev.create("Malloc0", 262144, 4096, null)
+                    : MallocBdev.create("Malloc0", 262144, 4096, null));
             try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("bench", dir, "Malloc0")
                     .withCpumask(CoreMask.parse("[1]")).withMaxQueues(1), bdevs)) {
                 VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioBench", ctrl.options().socketPath(), 1, 256);

@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * ustord serving an NVMe controller over VFIO behind the guest's virtual IOMMU, all with the project's launchers
  * inside the guest: ustor-setup binds the controller, ustord attaches it from a JSON config, ustor-rpc sees the
- * bdev, save_config round-trips, ustord stops on SIGTERM; then bdevperf's verify workload runs on the nvme bdev and
- * ustor-setup gives the controller back to the kernel.
+ * bdev, save_config round-trips, ustord stops on SIGTERM; then bdevperf's verify workload runs on the nvme bdev, ustord
+ * serves the nvme bdev as an iSCSI LUN to the guest's own open-iscsi initiator (fio verify), and ustor-setup gives the
+ * controller back to the kernel.
  */
 @Tag("guest-slow") // needs a packaged perf (bin/bdevperf) and ~10 min of TCG: .ci/run --full
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -108,6 +109,56 @@ class NvmeUstordVfioGuestTest {
 
     @Test
     @Order(4)
+    void theNvmeBdevServedOverIscsiToTheGuestsOwnInitiator() throws IOException {
+        String iqn = "iqn.2026-11.io.ustor:nvme0";
+        String config = ustor.hostFile("nvme-iscsi.json", """
+                {"subsystems": [
+                  {"subsystem": "bdev", "config": [
+                    {"method": "bdev_nvme_attach_controller", "params": {"name": "Nvme0", "trtype": "PCIe", "traddr": "%s"}}]},
+                  {"subsystem": "iscsi", "config": [
+                    {"method": "iscsi_create_portal_group", "params": {"tag": 1, "portals": [{"host": "127.0.0.1", "port": "3260"}]}},
+                    {"method": "iscsi_create_initiator_group", "params": {"tag": 1, "initiators": ["ANY"], "netmasks": ["127.0.0.1/32"]}},
+                    {"method": "iscsi_create_target_node", "params": {"name": "%s", "luns": [{"bdev_name": "Nvme0n1", "lun_id": 0}],
+                     "pg_ig_maps": [{"pg_tag": 1, "ig_tag": 1}], "queue_depth": 64, "disable_chap": true}}]}
+                ]}""".formatted(bdf, iqn));
+        GuestResult start = ustor.startUstord("/host/ustord-iscsi.log", "-c " + config);
+        assertEquals(0, start.exitCode(), start.output());
+        try {
+            GuestResult r = guest.exec("""
+                    mkdir -p /run/lock /etc/iscsi
+                    echo InitiatorName=iqn.2026-11.io.ustor:guest-initiator > /etc/iscsi/initiatorname.iscsi
+                    pgrep -x iscsid >/dev/null || iscsid
+                    for i in $(seq 50); do pgrep -x iscsid >/dev/null && break; sleep 0.1; done
+                    iscsiadm -m discovery -t st -p 127.0.0.1:3260 || exit 2
+                    iscsiadm -m node -T %s -p 127.0.0.1:3260 --login || exit 3
+                    modprobe sd_mod
+                    for i in $(seq 100); do
+                      d=$(iscsiadm -m session -P3 2>/dev/null | awk '/Attached scsi disk/{print $4}')
+                      [ -n "$d" ] && [ -e /sys/block/$d/size ] && break
+                      sleep 0.1
+                    done
+                    [ -n "$d" ] || { iscsiadm -m session -P3; exit 4; }
+                    echo "disk=$d sectors=$(cat /sys/block/$d/size)"
+                    fio --name=v --filename=/dev/$d --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=16M \\
+                        --verify=crc32c --verify_fatal=1 --ioengine=libaio --output-format=terse --terse-version=3 > /tmp/v.terse
+                    rc=$?
+                    awk -F';' '{print "error=" $5 " read_kib=" $6 " write_kib=" $47}' /tmp/v.terse
+                    iscsiadm -m node -T %s -p 127.0.0.1:3260 --logout
+                    exit $rc
+                    """.formatted(iqn, iqn), java.time.Duration.ofMinutes(8));
+            System.out.println(r.output());
+            assertEquals(0, r.exitCode(), r.output());
+            assertTrue(r.output().contains("sectors=" + (64L << 20) / 512), r.output());
+            assertTrue(r.output().contains("error=0 read_kib=16384 write_kib=16384"), r.output());
+            assertFalse(guest.qemuLog().contains("translation failure"), guest.qemuLog());
+        } finally {
+            GuestResult stop = ustor.stopUstord("/host/ustord-iscsi.log");
+            assertEquals(0, stop.exitCode(), stop.output());
+        }
+    }
+
+    @Test
+    @Order(5)
     void resetGivesTheControllerBack() {
         String out = guest.exec(GuestUstor.BIN + "/ustor-setup reset && sleep 1 && " + GuestUstor.BIN + "/ustor-setup status")
                 .requireSuccess();

@@ -81,28 +81,14 @@ final class InflightQueue {
         }
         region.set(JAVA_SHORT, USED_IDX, (short) ringUsedIdx);
         lastBatchHead = Short.toUnsignedInt(region.get(JAVA_SHORT, LAST_BATCH_HEAD));
-        int n = 0;
-        int[] heads = new int[size];
-        long[] order = new long[size];
-        long max = 0;
+        FetchOrder order = new FetchOrder(size);
         for (int i = 0; i < size; i++) {
             if (region.get(JAVA_BYTE, desc(i)) != 0) {
-                long c = region.get(JAVA_LONG, desc(i) + 8);
-                int j = n++;
-                while (j > 0 && Long.compareUnsigned(order[j - 1], c) > 0) { // insertion sort by counter
-                    order[j] = order[j - 1];
-                    heads[j] = heads[j - 1];
-                    j--;
-                }
-                order[j] = c;
-                heads[j] = i;
-                if (Long.compareUnsigned(c, max) > 0) {
-                    max = c;
-                }
+                order.add(i, region.get(JAVA_LONG, desc(i) + 8));
             }
         }
-        counter = max + 1;
-        return new Recovery(false, java.util.Arrays.copyOf(heads, n), null);
+        counter = order.nextCounter();
+        return new Recovery(false, order.heads(), null);
     }
 
     private void reset(int ringUsedIdx) {

@@ -104,30 +104,15 @@ final class PackedInflightQueue {
         }
         int usedPos = u16(OLD_USED_IDX);
         boolean usedWrap = region.get(JAVA_BYTE, OLD_USED_WRAP) != 0;
-        int[] heads = new int[size];
-        long[] order = new long[size];
-        int n = 0;
-        long max = 0;
+        FetchOrder order = new FetchOrder(size);
         for (int i = 0; i < size; i++) {
-            if (region.get(JAVA_BYTE, entry(i) + INFLIGHT) == 0) {
-                continue;
-            }
-            long c = region.get(JAVA_LONG, entry(i) + COUNTER);
-            int j = n++;
-            while (j > 0 && Long.compareUnsigned(order[j - 1], c) > 0) { // insertion sort by counter
-                order[j] = order[j - 1];
-                heads[j] = heads[j - 1];
-                j--;
-            }
-            order[j] = c;
-            heads[j] = i;
-            if (Long.compareUnsigned(c, max) > 0) {
-                max = c;
+            if (region.get(JAVA_BYTE, entry(i) + INFLIGHT) != 0) {
+                order.add(i, region.get(JAVA_LONG, entry(i) + COUNTER));
             }
         }
-        counter = max + 1;
+        counter = order.nextCounter();
         freeHead = oldFreeHead = u16(FREE_HEAD);
-        return new Recovery(false, java.util.Arrays.copyOf(heads, n), usedPos, usedWrap, null);
+        return new Recovery(false, order.heads(), usedPos, usedWrap, null);
     }
 
     /** Commits or rolls back, clears the free entries and validates the chains in flight: a problem, or null. */

@@ -109,6 +109,7 @@ public final class NetworkPoller implements Poller {
         int slot = c.epollToken();
         if (slot < conns.length && conns[slot] == c) {
             conns[slot] = null;
+            wantsOut[slot] = false;
         }
     }
 
@@ -126,10 +127,15 @@ public final class NetworkPoller implements Poller {
         // Send what the reads and completions produced, retry what the socket did not take.
         for (int i = 0; i < count; i++) {
             IscsiConnection c = conns[i];
-            if (c != null && c.needsService()) {
+            if (c == null) {
+                continue;
+            }
+            boolean flushed = c.needsService();
+            if (flushed) {
                 work += c.flush();
-                watchWritable(i, c);
-            } else if (wantsOut[i] && c != null) {
+            }
+            // A flush that failed closed the connection and emptied its slot: its descriptor may already be reused.
+            if ((flushed || wantsOut[i]) && conns[i] == c) {
                 watchWritable(i, c);
             }
         }
@@ -141,7 +147,7 @@ public final class NetworkPoller implements Poller {
      * take), so an ADAPTIVE reactor sleeping on the epoll set wakes when the peer reads, instead of on a tick.
      */
     private void watchWritable(int slot, IscsiConnection c) {
-        boolean want = !c.isClosed() && c.needsService();
+        boolean want = c.needsService();
         if (want != wantsOut[slot]) {
             wantsOut[slot] = want;
             epoll.modifyRaw(c.fd(), Epoll.EPOLLIN | Epoll.EPOLLRDHUP | (want ? Epoll.EPOLLOUT : 0), slot);

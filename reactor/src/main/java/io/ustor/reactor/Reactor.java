@@ -713,7 +713,10 @@ public final class Reactor {
             // Yield rather than sleep while a poller needs ticks; when only events can make work, ppoll at once:
             // it wakes on them, and yielding would burn the core for nothing.
             Thread.yield();
-            return now;
+            // a yield may give up a whole time slice: count it as idle, and let messages after it see a fresh clock
+            long after = tick();
+            IDLE.setOpaque(this, idleNanos + (after - now));
+            return after;
         }
         long limit = sleepUntilEvent ? MAX_SLEEP_NO_POLLERS_NANOS : ReactorOptions.MAX_ADAPTIVE_SLEEP_NANOS;
         long timeout = Math.min(sleepNanos, limit);

@@ -76,6 +76,12 @@ class ClientServerBench {
         try (ReactorGroup group = ReactorGroup.start(CoreMask.parse("[0,1]"), ReactorOptions.defaults().withIdleMode(IdleMode.BUSY_SPIN));
              Arena arena = Arena.ofShared()) {
             BdevRegistry bdevs = new BdevRegistry(group);
+            // I/O buffers in DMA memory, allocated before the client attaches so it can share them with the server
+            // (no bounce copy); -Dustor.vhost.client.shareDmaMemory=false measures the bounce path instead.
+            MemorySegment[] pool = new MemorySegment[128];
+            for (int i = 0; i < pool.length; i++) {
+                pool[i] = io.ustor.env.DmaMemory.get().allocate(4096).segment();
+            }
             // -Dbench.bdev=null compares like with like against a null back end (no 4 KiB copy on the server)
             bdevs.register("null".equals(System.getProperty("bench.bdev"))
                     ? io.ustor.bdev.nullbdev.NullBdev.create("Malloc0", 262144, 4096, null)
@@ -91,10 +97,7 @@ class ClientServerBench {
                 for (boolean write : new boolean[]{false, true}) {
                     BdevDesc d = target.startsWith("Malloc") ? mallocDesc : virtioDesc;
                     for (int depth : new int[]{32, 128}) {
-                        MemorySegment[] bufs = new MemorySegment[depth];
-                        for (int i = 0; i < depth; i++) {
-                            bufs[i] = arena.allocate(4096, 4096);
-                        }
+                        MemorySegment[] bufs = java.util.Arrays.copyOf(pool, depth);
                         BdevChannel ch = client.call(d::getIoChannel).get();
                         Loop loop = new Loop(d, ch, write, v.numBlocks());
                         client.call(() -> {

@@ -99,6 +99,59 @@ class VhostBlkEndToEndTest {
         }
     }
 
+    /**
+     * Buffers in the process's DMA memory (hugetlbfs page files, shared with the server at attach) go by their guest
+     * address with no bounce copy; other buffers still bounce, in the same queue.
+     */
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void dataInSharedDmaMemoryGoesWithoutABounceCopy(boolean packed) throws Exception {
+        io.ustor.env.DmaMemory dma = io.ustor.env.DmaMemory.get();
+        org.junit.jupiter.api.Assumptions.assumeTrue(dma.hugepages() && dma.hugetlbfsDir() != null,
+                "needs huge pages on a hugetlbfs mount (.ci/run mounts one)");
+        io.ustor.env.DmaBuffer[] bufs = new io.ustor.env.DmaBuffer[8];
+        for (int i = 0; i < bufs.length; i++) {
+            bufs[i] = dma.allocate(65536); // before attach: their region is shared
+        }
+        try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("vhost.dma", dir, "Malloc0").withPackedRing(packed), bdevs)) {
+            VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioDma", ctrl.options().socketPath(), 1, 64);
+            bdevs.register(v);
+            assertTrue(v.client().sharedDmaRegions() > 0, "DMA memory regions shared");
+            BdevDesc d = bdevs.open("VirtioDma", true, (t, x) -> { });
+            BdevDesc raw = bdevs.open("Malloc0", false, (t, x) -> { });
+            try {
+                io.ustor.reactor.Reactor r = group.reactor(0);
+                long before = group.reactor(0).call(() -> v.client().ring(0).directRequests()).get();
+                for (int i = 0; i < 4; i++) {
+                    MemorySegment src = bufs[i].segment();
+                    src.copyFrom(random(65536, 40 + i));
+                    assertEquals(0, BlkHarness.write(r, d, src, 1000 + 128L * i, 128));
+                }
+                for (int i = 0; i < 4; i++) {
+                    MemorySegment back = bufs[4 + i].segment();
+                    back.fill((byte) 0x5a);
+                    assertEquals(0, BlkHarness.read(r, d, back, 1000 + 128L * i, 128));
+                    assertEquals(-1, bufs[i].segment().mismatch(back), "read back through the virtio bdev, request " + i);
+                    MemorySegment viaBounce = arena.allocate(65536, 4096);
+                    assertEquals(0, BlkHarness.read(r, d, viaBounce, 1000 + 128L * i, 128));
+                    assertEquals(-1, bufs[i].segment().mismatch(viaBounce), "read into ordinary memory, request " + i);
+                    MemorySegment onServer = arena.allocate(65536, 4096);
+                    assertEquals(0, BlkHarness.read(r, raw, onServer, 1000 + 128L * i, 128));
+                    assertEquals(-1, bufs[i].segment().mismatch(onServer), "on the server's bdev, request " + i);
+                }
+                long after = group.reactor(0).call(() -> v.client().ring(0).directRequests()).get();
+                assertEquals(8, after - before, "the 4 writes and 4 reads of DMA buffers went direct, the others bounced");
+            } finally {
+                d.close();
+                raw.close();
+                for (io.ustor.env.DmaBuffer b : bufs) {
+                    b.free();
+                }
+            }
+            bdevs.unregister("VirtioDma").join();
+        }
+    }
+
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
     void writeZeroesAndDiscardReadBackAsZeroes(boolean packed) throws Exception {

@@ -33,19 +33,24 @@ public final class DriverQueue implements VirtqueueDriver {
     private final int kickFd;
     private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
     private final BdevIo[] ios;
+    /** Per slot: the request's data is in the slot's bounce buffer (else the back end reaches it directly). */
+    private final boolean[] bounced;
+    private final DirectRegions direct;
+    private long directRequests;
     private final int[] freeSlots;
     private int freeCount;
     private int availIdx, lastUsed;
     private int outstanding;
 
     DriverQueue(int index, int size, SharedMemory mem, long base, int bounceBytes, boolean indirect, boolean eventIdx,
-                int kickFd) {
+                int kickFd, DirectRegions direct) {
         this.index = index;
         this.size = size;
         this.mem = mem;
         this.indirect = indirect;
         this.eventIdx = eventIdx;
         this.kickFd = kickFd;
+        this.direct = direct;
         this.bounceBytes = bounceBytes;
         this.slots = indirect ? size : size / 3;
         descOff = base;
@@ -59,6 +64,7 @@ public final class DriverQueue implements VirtqueueDriver {
         used = all.asSlice(usedOff, Virtio.usedRingBytes(size));
         one.set(JAVA_LONG, 0, 1L);
         ios = new BdevIo[slots];
+        bounced = new boolean[slots];
         freeSlots = new int[slots];
         for (int i = 0; i < slots; i++) {
             freeSlots[i] = slots - 1 - i;
@@ -165,6 +171,11 @@ public final class DriverQueue implements VirtqueueDriver {
     }
 
     @Override
+    public long directRequests() {
+        return directRequests;
+    }
+
+    @Override
     public int submit(BdevIo io, int blockSize) {
         if (freeCount == 0) {
             return -Errno.ENOMEM;
@@ -173,9 +184,15 @@ public final class DriverQueue implements VirtqueueDriver {
         long meta = metaOff + (long) SLOT_META * slot;
         long bounce = bounceOff + (long) bounceBytes * slot;
         MemorySegment seg = mem.segment();
-        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes);
+        long directGpa = direct.gpaOf(io);
+        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes, directGpa < 0);
         if (r < 0) {
             return (int) r;
+        }
+        long dataGpa = directGpa >= 0 ? directGpa : mem.gpa(bounce);
+        bounced[slot] = directGpa < 0;
+        if (directGpa >= 0) {
+            directRequests++;
         }
         freeCount--;
         long dataLen = r & ~SlotRequest.DEVICE_WRITES;
@@ -191,7 +208,7 @@ public final class DriverQueue implements VirtqueueDriver {
             } else {
                 setDesc(desc, slot, mem.gpa(table), 3 * 16, Virtio.DESC_F_INDIRECT, 0);
                 setDescAt(seg, table, mem.gpa(meta), Virtio.BLK_REQ_HEADER, Virtio.DESC_F_NEXT, 1);
-                setDescAt(seg, table + 16, mem.gpa(bounce), dataLen, dataFlags | Virtio.DESC_F_NEXT, 2);
+                setDescAt(seg, table + 16, dataGpa, dataLen, dataFlags | Virtio.DESC_F_NEXT, 2);
                 setDescAt(seg, table + 32, mem.gpa(meta + 16), 1, Virtio.DESC_F_WRITE, 0);
             }
         } else {
@@ -200,7 +217,7 @@ public final class DriverQueue implements VirtqueueDriver {
                 setDesc(desc, head, mem.gpa(meta), Virtio.BLK_REQ_HEADER, Virtio.DESC_F_NEXT, head + 2);
             } else {
                 setDesc(desc, head, mem.gpa(meta), Virtio.BLK_REQ_HEADER, Virtio.DESC_F_NEXT, head + 1);
-                setDesc(desc, head + 1, mem.gpa(bounce), dataLen, dataFlags | Virtio.DESC_F_NEXT, head + 2);
+                setDesc(desc, head + 1, dataGpa, dataLen, dataFlags | Virtio.DESC_F_NEXT, head + 2);
             }
         }
         ios[slot] = io;
@@ -247,7 +264,8 @@ public final class DriverQueue implements VirtqueueDriver {
             freeSlots[freeCount++] = slot;
             outstanding--;
             n++;
-            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * slot, bounceOff + (long) bounceBytes * slot);
+            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * slot, bounceOff + (long) bounceBytes * slot,
+                    bounced[slot]);
         }
         return n;
     }

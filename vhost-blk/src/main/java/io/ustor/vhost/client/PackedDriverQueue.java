@@ -34,6 +34,10 @@ public final class PackedDriverQueue implements VirtqueueDriver {
     private final int kickFd;
     private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
     private final BdevIo[] ios;
+    /** Per slot: the request's data is in the slot's bounce buffer (else the back end reaches it directly). */
+    private final boolean[] bounced;
+    private final DirectRegions direct;
+    private long directRequests;
     private final int[] chainLength;
     private final int[] freeSlots;
     private int freeCount, freeDescs;
@@ -41,12 +45,14 @@ public final class PackedDriverQueue implements VirtqueueDriver {
     private boolean availWrap = true, usedWrap = true;
     private int outstanding;
 
-    PackedDriverQueue(int index, int size, SharedMemory mem, long base, int bounceBytes, boolean indirect, int kickFd) {
+    PackedDriverQueue(int index, int size, SharedMemory mem, long base, int bounceBytes, boolean indirect, int kickFd,
+                      DirectRegions direct) {
         this.index = index;
         this.size = size;
         this.mem = mem;
         this.indirect = indirect;
         this.kickFd = kickFd;
+        this.direct = direct;
         this.bounceBytes = bounceBytes;
         this.slots = indirect ? size : size / 3;
         ringOff = base;
@@ -60,6 +66,7 @@ public final class PackedDriverQueue implements VirtqueueDriver {
         deviceArea = all.asSlice(deviceOff, Virtio.EVENT_SUPPRESS_BYTES);
         one.set(JAVA_LONG, 0, 1L);
         ios = new BdevIo[slots];
+        bounced = new boolean[slots];
         chainLength = new int[slots];
         freeSlots = new int[slots];
         for (int i = 0; i < slots; i++) {
@@ -112,6 +119,11 @@ public final class PackedDriverQueue implements VirtqueueDriver {
     }
 
     @Override
+    public long directRequests() {
+        return directRequests;
+    }
+
+    @Override
     public boolean packed() {
         return true;
     }
@@ -145,9 +157,15 @@ public final class PackedDriverQueue implements VirtqueueDriver {
         long meta = metaOff + (long) SLOT_META * slot;
         long bounce = bounceOff + (long) bounceBytes * slot;
         MemorySegment seg = mem.segment();
-        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes);
+        long directGpa = direct.gpaOf(io);
+        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes, directGpa < 0);
         if (r < 0) {
             return (int) r;
+        }
+        long dataGpa = directGpa >= 0 ? directGpa : mem.gpa(bounce);
+        bounced[slot] = directGpa < 0;
+        if (directGpa >= 0) {
+            directRequests++;
         }
         freeCount--;
         long dataLen = r & ~SlotRequest.DEVICE_WRITES;
@@ -163,7 +181,7 @@ public final class PackedDriverQueue implements VirtqueueDriver {
             DriverQueue.setDescAt(seg, table, mem.gpa(meta), Virtio.BLK_REQ_HEADER, 0, 0);
             n++;
             if (dataLen > 0) {
-                DriverQueue.setDescAt(seg, table + 16L * n, mem.gpa(bounce), dataLen, 0, dataFlags);
+                DriverQueue.setDescAt(seg, table + 16L * n, dataGpa, dataLen, 0, dataFlags);
                 n++;
             }
             DriverQueue.setDescAt(seg, table + 16L * n, mem.gpa(status), 1, 0, Virtio.DESC_F_WRITE);
@@ -177,7 +195,7 @@ public final class PackedDriverQueue implements VirtqueueDriver {
             firstFlags = Virtio.DESC_F_NEXT;
             advance(1);
             if (dataLen > 0) {
-                writeDesc(availPos, mem.gpa(bounce), dataLen, slot);
+                writeDesc(availPos, dataGpa, dataLen, slot);
                 ring.set(JAVA_SHORT, 16L * availPos + 14, (short) (dataFlags | Virtio.DESC_F_NEXT | availFlags(availWrap)));
                 advance(1);
             }
@@ -246,7 +264,8 @@ public final class PackedDriverQueue implements VirtqueueDriver {
             freeSlots[freeCount++] = id;
             outstanding--;
             n++;
-            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * id, bounceOff + (long) bounceBytes * id);
+            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * id, bounceOff + (long) bounceBytes * id,
+                    bounced[id]);
         }
         return n;
     }

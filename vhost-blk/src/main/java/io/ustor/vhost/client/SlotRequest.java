@@ -14,7 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The virtio-blk request of one driver slot, whatever the ring: the header and status byte in the slot's
  * metadata area, data (or a discard/write-zeroes segment) in its bounce buffer. Both ring drivers use it, so the
- * request encoding and completion exist once.
+ * request encoding and completion exist once. A request whose data the back end reaches directly (see
+ * {@link DirectRegions}) skips the bounce buffer: {@code bounced} false.
  */
 final class SlotRequest {
     /** Per-slot metadata: header at 0, status at 16, an indirect table of up to 3 descriptors at 64. */
@@ -26,10 +27,12 @@ final class SlotRequest {
     }
 
     /**
-     * Writes {@code io}'s header into {@code meta} and its outgoing data into {@code bounce}: the data length (0
-     * for none) ORed with {@link #DEVICE_WRITES} for reads, or -errno (EOPNOTSUPP, EINVAL when it does not fit).
+     * Writes {@code io}'s header into {@code meta} and, when {@code bounced}, its outgoing data into {@code bounce}:
+     * the data length (0 for none) ORed with {@link #DEVICE_WRITES} for reads, or -errno (EOPNOTSUPP, EINVAL when
+     * it does not fit).
      */
-    static long prepare(BdevIo io, int blockSize, MemorySegment seg, long meta, long bounce, int bounceBytes) {
+    static long prepare(BdevIo io, int blockSize, MemorySegment seg, long meta, long bounce, int bounceBytes,
+                        boolean bounced) {
         long sector = io.offsetBlocks() * blockSize / Virtio.SECTOR_SIZE;
         long bytes = io.numBlocks() * blockSize;
         int type;
@@ -72,16 +75,16 @@ final class SlotRequest {
         seg.set(JAVA_INT, meta + 4, 0);
         seg.set(JAVA_LONG, meta + 8, sector);
         seg.set(JAVA_BYTE, meta + STATUS, (byte) 0xff);
-        if (type == Virtio.BLK_T_OUT) {
+        if (type == Virtio.BLK_T_OUT && bounced) {
             io.copyFromIovs(seg, bounce);
         }
         return result;
     }
 
-    /** Completes {@code io} from the slot's status byte (copying read data out of the bounce buffer). */
-    static void finish(BdevIo io, MemorySegment seg, long meta, long bounce) {
+    /** Completes {@code io} from the slot's status byte (copying read data out of the bounce buffer if it used one). */
+    static void finish(BdevIo io, MemorySegment seg, long meta, long bounce, boolean bounced) {
         int status = Byte.toUnsignedInt(seg.get(JAVA_BYTE, meta + STATUS));
-        if (status == Virtio.BLK_S_OK && io.type() == IoType.READ) {
+        if (status == Virtio.BLK_S_OK && io.type() == IoType.READ && bounced) {
             io.copyIntoIovs(seg, bounce);
         }
         io.completeErrno(status == Virtio.BLK_S_OK ? 0 : status == Virtio.BLK_S_UNSUPP ? Errno.EOPNOTSUPP : Errno.EIO);

@@ -1,5 +1,6 @@
 package io.ustor.vhost.client;
 
+import io.ustor.env.DmaRegion;
 import io.ustor.env.EventFd;
 import io.ustor.env.unix.PollSet;
 import io.ustor.env.unix.UnixSockets;
@@ -16,8 +17,8 @@ import static io.ustor.vhost.protocol.VhostUserRequest.*;
 
 /**
  * The vhost-user front end of a virtio-blk device: connects to a back end's socket, negotiates features, reads
- * the virtio-blk config, shares its memory (one memfd region holding rings and bounce buffers) and starts the
- * queues, each with its own kick and call eventfd. Control-plane only; the queues ({@link DriverQueue}) are then
+ * the virtio-blk config, shares its memory (one memfd region holding rings and bounce buffers, plus the process's
+ * DMA memory when asked: {@link DirectRegions}) and starts the queues, each with its own kick and call eventfd. Control-plane only; the queues ({@link DriverQueue}) are then
  * driven by whoever polls them.
  */
 public final class VhostUserClient implements AutoCloseable {
@@ -35,6 +36,8 @@ public final class VhostUserClient implements AutoCloseable {
     private long features, protocol;
     private BlkConfig config;
     private SharedMemory memory;
+    /** DMA memory the back end reaches directly (requests with data there skip the bounce buffers). */
+    private DirectRegions direct = DirectRegions.NONE;
     private VirtqueueDriver[] queues;
     /** The dirty log given to the back end (startDirtyLog), or null. */
     private java.lang.foreign.MemorySegment logSegment;
@@ -61,12 +64,22 @@ public final class VhostUserClient implements AutoCloseable {
      */
     public static VhostUserClient connect(Path socket, int wantQueues, int queueSize, int bounceBytes, long featureMask)
             throws IOException {
+        return connect(socket, wantQueues, queueSize, bounceBytes, featureMask, DirectRegions.SHARE_BY_DEFAULT);
+    }
+
+    /**
+     * As {@link #connect(Path, int, int, int, long)}; with {@code shareDmaMemory} the process's DMA memory (its
+     * hugetlbfs-backed regions that exist now) is given to the back end as guest memory, and reads and writes of one
+     * buffer there go without a copy (off: every request's data goes through its slot's bounce buffer).
+     */
+    public static VhostUserClient connect(Path socket, int wantQueues, int queueSize, int bounceBytes, long featureMask,
+                                          boolean shareDmaMemory) throws IOException {
         if (Integer.bitCount(queueSize) != 1 || queueSize < 4 || queueSize > Virtio.MAX_QUEUE_SIZE) {
             throw new IllegalArgumentException("queue size " + queueSize + " must be a power of two in 4.." + Virtio.MAX_QUEUE_SIZE);
         }
         VhostUserClient c = new VhostUserClient(socket, UnixSockets.connect(socket));
         try {
-            c.setUp(wantQueues, queueSize, bounceBytes, featureMask);
+            c.setUp(wantQueues, queueSize, bounceBytes, featureMask, shareDmaMemory);
             return c;
         } catch (IOException | RuntimeException e) {
             c.close();
@@ -74,7 +87,8 @@ public final class VhostUserClient implements AutoCloseable {
         }
     }
 
-    private void setUp(int wantQueues, int queueSize, int bounceBytes, long featureMask) throws IOException {
+    private void setUp(int wantQueues, int queueSize, int bounceBytes, long featureMask, boolean shareDmaMemory)
+            throws IOException {
         send(out.begin(SET_OWNER, 0));
         long offered = query(GET_FEATURES);
         if (!Virtio.has(offered, Virtio.F_VERSION_1)) {
@@ -135,6 +149,7 @@ public final class VhostUserClient implements AutoCloseable {
         long perQueue = packed ? PackedDriverQueue.bytesNeeded(queueSize, bounceBytes, indirect)
                 : DriverQueue.bytesNeeded(queueSize, bounceBytes, indirect);
         memory = new SharedMemory("vhost-client-" + path.getFileName(), perQueue * n);
+        direct = shareDmaMemory ? DirectRegions.ofProcess(memory.gpa(memory.size()) + (1L << 30)) : DirectRegions.NONE;
         sendMemoryTable();
         queues = new VirtqueueDriver[n];
         kicks = new EventFd[n];
@@ -142,12 +157,14 @@ public final class VhostUserClient implements AutoCloseable {
         for (int q = 0; q < n; q++) {
             kicks[q] = EventFd.create(true);
             calls[q] = EventFd.create(true);
-            queues[q] = packed ? new PackedDriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, kicks[q].fd())
-                    : new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx, kicks[q].fd());
+            queues[q] = packed ? new PackedDriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, kicks[q].fd(),
+                    direct) : new DriverQueue(q, queueSize, memory, perQueue * q, bounceBytes, indirect, eventIdx,
+                    kicks[q].fd(), direct);
         }
         startQueues();
-        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}", path,
-                Integer.toString(n), Integer.toString(queueSize), Long.toHexString(features));
+        LOG.log(System.Logger.Level.INFO, "vhost-user client {0}: {1} queue(s) of {2}, features 0x{3}, {4} DMA memory"
+                        + " region(s) shared", path, Integer.toString(n), Integer.toString(queueSize),
+                Long.toHexString(features), Integer.toString(direct.count()));
     }
 
     private void sendInflight() throws IOException {
@@ -157,10 +174,17 @@ public final class VhostUserClient implements AutoCloseable {
         }
     }
 
+    /** The rings' memfd first, then the shared DMA regions (same table, same descriptors, on every reconnect). */
     private void sendMemoryTable() throws IOException {
-        out.begin(SET_MEM_TABLE, 0).putInt(0, 1).putInt(4, 0)
+        out.begin(SET_MEM_TABLE, 0).putInt(0, 1 + direct.count()).putInt(4, 0)
                 .putLong(8, memory.gpa(0)).putLong(16, memory.size()).putLong(24, memory.segment().address()).putLong(32, 0)
                 .addFd(memory.fd());
+        for (int i = 0; i < direct.count(); i++) {
+            int b = 8 + 32 * (i + 1);
+            DmaRegion r = direct.region(i);
+            out.putLong(b, direct.gpa(i)).putLong(b + 8, r.size()).putLong(b + 16, r.vaddr()).putLong(b + 24, 0)
+                    .addFd(r.fd());
+        }
         sendAcked();
     }
 
@@ -322,6 +346,11 @@ public final class VhostUserClient implements AutoCloseable {
         return config;
     }
 
+    /** DMA memory regions given to the back end as guest memory at attach (0: every request bounces). */
+    public int sharedDmaRegions() {
+        return direct.count();
+    }
+
     public int queueCount() {
         return queues.length;
     }
@@ -393,7 +422,7 @@ public final class VhostUserClient implements AutoCloseable {
             throw new VhostProtocolException(path + ": the back end has no LOG_SHMFD protocol feature");
         }
         if (logSegment == null) {
-            long pages = (memory.gpa(memory.size()) + 4095) / 4096;
+            long pages = (Math.max(memory.gpa(memory.size()), direct.endGpa()) + 4095) / 4096;
             long bytes = ((pages + 7) / 8 + 4095) / 4096 * 4096;
             logFd = io.ustor.env.MemFd.create("vhost-client-log", bytes, io.ustor.env.MemFd.MFD_CLOEXEC);
             logSegment = io.ustor.env.Mman.mmap(java.lang.foreign.MemorySegment.NULL, bytes,

@@ -19,6 +19,9 @@ public interface VirtqueueDriver {
 
     int bounceBytes();
 
+    /** Requests submitted so far whose data the back end reached directly, with no bounce copy. Owner only. */
+    long directRequests();
+
     /** Whether this is a packed ring. */
     boolean packed();
 

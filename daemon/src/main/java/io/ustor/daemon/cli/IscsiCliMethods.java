@@ -27,6 +27,8 @@ final class IscsiCliMethods {
                                 "NOP-In request timeout to the initiator in seconds")
                         .option("-n", "--nop-in-interval", "nop_in_interval", Type.INT,
                                 "interval between NOP-In requests from the target in seconds")
+                        .option(null, "--login-timeout", "login_timeout", Type.INT,
+                                "seconds a connection may take to log in (ustor's own; SPDK has no such option)")
                         .option("-d", "--disable-chap", "disable_chap", Type.FLAG, "disable CHAP for discovery session")
                         .option("-r", "--require-chap", "require_chap", Type.FLAG, "require CHAP for discovery session")
                         .option("-m", "--mutual-chap", "mutual_chap", Type.FLAG,

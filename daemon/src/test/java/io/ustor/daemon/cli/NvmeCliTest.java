@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** ustord's --iova-mode and ustor-rpc's bdev_nvme_* argument forms (rpc.py's). */
+/** ustord's --iova-mode and ustor-rpc's bdev_nvme_* argument forms (rpc.py's), and iscsi_set_options' timers. */
 class NvmeCliTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -45,5 +45,13 @@ class NvmeCliTest {
         assertEquals(MAPPER.createObjectNode().put("name", "Nvme0"), params("bdev_nvme_get_controllers", "-n", "Nvme0"));
         assertEquals(CliMethod.Output.ARRAY, CliMethods.all().get("bdev_nvme_attach_controller").output());
         assertFalse(CliMethods.all().get("bdev_nvme_reset_controller").args().args.isEmpty());
+    }
+
+    @Test
+    void iscsiTimersIncludingUstorsLoginTimeout() throws UsageException {
+        // compared as JSON text: the parser makes long nodes
+        assertEquals("{\"nop_timeout\":30,\"nop_in_interval\":10,\"login_timeout\":5}",
+                params("iscsi_set_options", "-o", "30", "-n", "10", "--login-timeout", "5").toString());
+        assertEquals("{\"login_timeout\":7}", params("iscsi_set_options", "--login-timeout=7").toString());
     }
 }

@@ -38,6 +38,9 @@ class QemuStorageDaemonInteropTest {
                      ReactorOptions.defaults().withIdleMode(IdleMode.ADAPTIVE).withPinThreads(false));
              Arena arena = Arena.ofShared()) {
             BdevRegistry bdevs = new BdevRegistry(group);
+            // Allocated before attach, so they lie in DMA memory the client shares (when it is on hugetlbfs).
+            io.ustor.env.DmaMemory dma = io.ustor.env.DmaMemory.get();
+            io.ustor.env.DmaBuffer out = dma.allocate(64 * 1024), in = dma.allocate(64 * 1024);
             VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioQsd", qsd.socket(), 2, 128);
             bdevs.register(v);
             assertEquals(512, v.blockSize());
@@ -61,6 +64,19 @@ class QemuStorageDaemonInteropTest {
                 assertEquals(-1, data.mismatch(back));
                 byte[] file = Files.readAllBytes(image);
                 assertArrayEquals(b, java.util.Arrays.copyOfRange(file, 4096 * 512, 4096 * 512 + b.length));
+                // Buffers in shared DMA memory (qemu-storage-daemon mapped the hugetlbfs page files): no bounce copy.
+                if (v.client().sharedDmaRegions() > 0) {
+                    io.ustor.reactor.Reactor r = group.reactor(0);
+                    long direct0 = r.call(() -> v.client().ring(0).directRequests()).get();
+                    new Random(9).nextBytes(b);
+                    MemorySegment.copy(b, 0, out.segment(), JAVA_BYTE, 0, b.length);
+                    assertEquals(0, BlkHarness.write(r, d, out.segment(), 8192, 128));
+                    assertEquals(0, BlkHarness.read(r, d, in.segment(), 8192, 128));
+                    assertEquals(-1, out.segment().mismatch(in.segment()));
+                    assertArrayEquals(b, java.util.Arrays.copyOfRange(Files.readAllBytes(image), 8192 * 512,
+                            8192 * 512 + b.length));
+                    assertEquals(2, r.call(() -> v.client().ring(0).directRequests()).get() - direct0);
+                }
                 if (v.supportsIoType(io.ustor.bdev.IoType.WRITE_ZEROES)) {
                     assertEquals(0, BlkHarness.run(group.reactor(0), d, (dd, ch, cb) -> dd.writeZeroes(ch, 4096, 8, cb, null)));
                     assertEquals(0, BlkHarness.read(group.reactor(0), d, back, 4096, 8));
@@ -69,6 +85,8 @@ class QemuStorageDaemonInteropTest {
             } finally {
                 d.close();
                 bdevs.unregister("VirtioQsd").join();
+                out.free();
+                in.free();
             }
             assertTrue(qsd.isAlive(), qsd.log());
         }

@@ -5,6 +5,7 @@ import io.ustor.bdev.BdevIoStatus;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.env.DmaMemory;
 import io.ustor.env.Errno;
+import io.ustor.env.pci.PciDevice;
 import io.ustor.nvme.NvmeController;
 import io.ustor.nvme.NvmeControllerOptions;
 import io.ustor.nvme.NvmeNamespace;
@@ -65,7 +66,19 @@ public final class NvmeBdevController {
     /** Attaches the controller at PCI address {@code traddr} and registers bdevs NAMEn1, NAMEn2, ... Control plane. */
     public static NvmeBdevController attach(String name, String traddr, DmaMemory dma, BdevRegistry registry,
                                             NvmeControllerOptions options) {
-        NvmeController c = NvmeController.attach(name, traddr, dma, options);
+        return register(name, traddr, NvmeController.attach(name, traddr, dma, options), registry);
+    }
+
+    /**
+     * As {@link #attach(String, String, DmaMemory, BdevRegistry, NvmeControllerOptions)} for a device already open
+     * (a software controller such as {@link io.ustor.nvme.model.NvmeControllerModel}'s); closing closes the device.
+     */
+    public static NvmeBdevController attach(String name, PciDevice device, DmaMemory dma, BdevRegistry registry,
+                                            NvmeControllerOptions options) {
+        return register(name, device.address().toString(), NvmeController.attach(name, device, dma, options), registry);
+    }
+
+    private static NvmeBdevController register(String name, String traddr, NvmeController c, BdevRegistry registry) {
         NvmeBdevController b = new NvmeBdevController(name, traddr, c, registry);
         try {
             for (NvmeNamespace ns : c.namespaces()) {

@@ -320,6 +320,10 @@ final class ExtendedCopy implements BdevIoCallback, BdevIoWaitEntry {
             abort(Sense.COPY_ABORTED, writing ? Sense.WRITE_ERROR : Sense.UNRECOVERED_READ_ERROR);
             return;
         }
+        if (t.aborted) { // task management: no further chunk reaches the destination
+            abort(Sense.ABORTED_COMMAND, Sense.NO_ADDITIONAL);
+            return;
+        }
         if (!writing) {
             writing = true;
         } else {

@@ -403,6 +403,10 @@ public final class LunChannel implements BdevIoCallback {
 
     /** Submits the bdev I/O of the task's current step; defers it when the bdev is out of ios. */
     private void resume(ScsiTask t) {
+        if (t.aborted) { // aborted while deferred
+            endAborted(t);
+            return;
+        }
         int rc;
         MemorySegment buf = t.buffer();
         switch (t.step) {
@@ -438,6 +442,15 @@ public final class LunChannel implements BdevIoCallback {
         }
     }
 
+    /**
+     * Ends a command task management aborted, before its next step: an aborted command changes nothing more on the
+     * medium (SAM-5 7.2: the function completes once the task has ended), so a WRITE SAME stops between chunks and a
+     * COMPARE AND WRITE never writes. The transport drops the status.
+     */
+    private void endAborted(ScsiTask t) {
+        ioFailed(t, Sense.NO_ADDITIONAL, Sense.ABORTED_COMMAND);
+    }
+
     private void ioFailed(ScsiTask t, int ascq, int key) {
         releaseCawLock(t);
         fail(t, key, ascq);
@@ -471,6 +484,10 @@ public final class LunChannel implements BdevIoCallback {
                 ascq = Sense.WRITE_ERROR;
             }
             ioFailed(t, ascq, key);
+            return;
+        }
+        if (t.aborted) {
+            endAborted(t);
             return;
         }
         switch (t.step) {

@@ -204,6 +204,36 @@ class TaskSetAbortTest {
         }
     }
 
+    /**
+     * ABORT TASK on a WRITE SAME of four chunks while its first chunk is held: the function completes when that
+     * chunk ends, and the other three are never written (an aborted command changes nothing more).
+     */
+    @Test
+    void abortedWriteSameStopsBetweenChunks() throws Exception {
+        try (MiniInitiator a = session()) {
+            long lba = 4096, blocks = 4 * (io.ustor.scsi.ScsiLun.OPTIMAL_TRANSFER_BYTES / BLOCK);
+            byte[] cdb = new byte[16];
+            cdb[0] = (byte) 0x93; // WRITE SAME (16)
+            java.nio.ByteBuffer.wrap(cdb).putLong(2, lba).putInt(10, (int) blocks);
+            byte[] block = new byte[BLOCK];
+            java.util.Arrays.fill(block, (byte) 0xab);
+            long before = base.stats().ops(IoType.WRITE);
+            int itt = a.itt, cmdSn = a.cmdSn;
+            a.send(a.command(0x20, BLOCK, cdb), block);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (base.stats().ops(IoType.WRITE) == before) {
+                assertTrue(System.nanoTime() < deadline, "the first chunk never reached the bdev");
+                Thread.sleep(10);
+            }
+            assertEquals(0, taskManagement(a, 1, 0, itt, cmdSn), "ABORT TASK: FUNCTION COMPLETE");
+            assertEquals(before + 1, base.stats().ops(IoType.WRITE), "only the first chunk was written");
+            byte[] first = a.read(lba, 8, BLOCK), last = a.read(lba + blocks - 8, 8, BLOCK);
+            assertEquals((byte) 0xab, first[0], "the first chunk landed");
+            assertArrayEquals(new byte[8 * BLOCK], last, "the last chunk was never written");
+            assertEquals(0, testUnitReady(a)[0], "no response for the aborted command");
+        }
+    }
+
     @Test
     void abortTaskSetOnlyAbortsTheIssuingSessionsTasks() throws Exception {
         MiniInitiator[] s = twoSessionsOnTwoReactors();

@@ -118,6 +118,14 @@ public abstract class Bdev {
         return type == IoType.READ || type == IoType.WRITE;
     }
 
+    /**
+     * Bytes per physical block (SPDK's phys_blocklen): the unit the medium writes and unmaps in, a multiple of the
+     * block size. The block size unless the module knows better (a malloc bdev created with physical_block_size).
+     */
+    public int physicalBlockSize() {
+        return blockSize();
+    }
+
     /** Largest read/write the module takes, in blocks; 0 = no limit. The layer splits larger ones. */
     public int maxTransferBlocks() {
         return 0;

@@ -129,6 +129,19 @@ class UstorRuntimeTest {
     }
 
     @Test
+    void mallocPhysicalBlockSizeIsKeptAndSaved() throws Exception {
+        rt.rpc().callAndWait("bdev_malloc_create",
+                json("{\"name\": \"P\", \"num_blocks\": 64, \"block_size\": 512, \"physical_block_size\": 4096}"));
+        assertEquals(4096, rt.bdevs().lookup("P").physicalBlockSize());
+        JsonNode saved = rt.saveConfig();
+        assertTrue(saved.toString().contains("\"physical_block_size\":4096"), saved.toString());
+        RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_malloc_create",
+                json("{\"name\": \"Q\", \"num_blocks\": 64, \"block_size\": 4096, \"physical_block_size\": 512}")));
+        assertEquals(RpcException.INVALID_PARAMS, e.code());
+        assertTrue(e.getMessage().contains("multiple of block_size"), e.getMessage());
+    }
+
+    @Test
     void delayBdevMethodsWithSpdksParameters() throws Exception {
         rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Slow\", \"num_blocks\": 64, \"block_size\": 512}"));
         JsonNode name = rt.rpc().callAndWait("bdev_delay_create", json("""

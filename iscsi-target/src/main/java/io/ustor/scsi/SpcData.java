@@ -242,12 +242,15 @@ final class SpcData {
     }
 
     /**
-     * Logical blocks per physical block exponent: 0. (Reporting 4 KiB physical blocks for 512-byte LUNs would be
-     * truthful for memory, but GET LBA STATUS descriptors must start at the requested LBA, and initiators that
-     * assume physical-block granularity there get confused.)
+     * Logical blocks per physical block exponent, from the bdev's physical block size (a malloc bdev created with
+     * physical_block_size); 0 for the rest. Unmap and GET LBA STATUS still work per logical block.
      */
     static int lbppbExponent(ScsiLun lun) {
-        return 0;
+        int bs = lun.blockSize(), pbs = lun.bdev().physicalBlockSize();
+        if (pbs <= bs || pbs % bs != 0 || Integer.bitCount(pbs / bs) != 1) {
+            return 0;
+        }
+        return Integer.numberOfTrailingZeros(pbs / bs);
     }
 
     static int readCapacity16(MemorySegment out, ScsiLun lun) {

@@ -54,7 +54,9 @@ final class TestTarget implements AutoCloseable {
             bdevs.register(io.ustor.bdev.aio.AioBdev.create(
                     new io.ustor.bdev.aio.AioBdev.Options("Malloc0", file, blockSize).withFallocate(true)));
         } else {
-            bdevs.register(MallocBdev.create("Malloc0", blocks, blockSize, null));
+            // -Dustor.test.lun0.physicalBlockSize=4096: LUN 0 reports several logical blocks per physical block.
+            bdevs.register(MallocBdev.create(new MallocBdev.Options("Malloc0", blocks, blockSize, null)
+                    .withPhysicalBlockSize(Integer.getInteger("ustor.test.lun0.physicalBlockSize", 0))));
         }
         bdevs.register(MallocBdev.create("Malloc1", 16384, blockSize, null));
         bdevs.register(MallocBdev.create("Malloc2", 16384, blockSize, null));

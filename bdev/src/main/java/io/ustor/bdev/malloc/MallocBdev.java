@@ -36,6 +36,7 @@ public final class MallocBdev extends Bdev {
     private final long chunkMask;
     private final int optimalIoBoundary;
     private final int maxTransfer;
+    private final int physicalBlockSize;
 
     /**
      * Everything a malloc bdev is made from.
@@ -44,23 +45,30 @@ public final class MallocBdev extends Bdev {
      * @param optimalIoBoundaryBlocks SPDK's optimal_io_boundary (0 = none): the layer splits I/O at multiples of it
      * @param maxTransferBlocks     largest I/O passed to the module (0 = unlimited); the layer splits larger ones
      * @param memory                where the blocks live; null = {@link DmaMemory#get()}
+     * @param physicalBlockSize     SPDK's physical_block_size (0 = the block size): only reported
      */
     public record Options(String name, long numBlocks, int blockSize, UUID uuid, int optimalIoBoundaryBlocks,
-                          int maxTransferBlocks, DmaMemory memory) {
+                          int maxTransferBlocks, DmaMemory memory, int physicalBlockSize) {
         public Options(String name, long numBlocks, int blockSize, UUID uuid) {
-            this(name, numBlocks, blockSize, uuid, 0, 0, null);
+            this(name, numBlocks, blockSize, uuid, 0, 0, null, 0);
         }
 
         public Options withOptimalIoBoundaryBlocks(int n) {
-            return new Options(name, numBlocks, blockSize, uuid, n, maxTransferBlocks, memory);
+            return new Options(name, numBlocks, blockSize, uuid, n, maxTransferBlocks, memory, physicalBlockSize);
         }
 
         public Options withMaxTransferBlocks(int n) {
-            return new Options(name, numBlocks, blockSize, uuid, optimalIoBoundaryBlocks, n, memory);
+            return new Options(name, numBlocks, blockSize, uuid, optimalIoBoundaryBlocks, n, memory, physicalBlockSize);
         }
 
         public Options withMemory(DmaMemory m) {
-            return new Options(name, numBlocks, blockSize, uuid, optimalIoBoundaryBlocks, maxTransferBlocks, m);
+            return new Options(name, numBlocks, blockSize, uuid, optimalIoBoundaryBlocks, maxTransferBlocks, m,
+                    physicalBlockSize);
+        }
+
+        public Options withPhysicalBlockSize(int bytes) {
+            return new Options(name, numBlocks, blockSize, uuid, optimalIoBoundaryBlocks, maxTransferBlocks, memory,
+                    bytes);
         }
     }
 
@@ -72,6 +80,7 @@ public final class MallocBdev extends Bdev {
         this.chunkMask = chunkShift >= 63 ? -1L : (1L << chunkShift) - 1;
         this.optimalIoBoundary = o.optimalIoBoundaryBlocks();
         this.maxTransfer = o.maxTransferBlocks();
+        this.physicalBlockSize = o.physicalBlockSize() == 0 ? o.blockSize() : o.physicalBlockSize();
     }
 
     /** A malloc bdev in the process's DMA memory (SPDK's bdev_malloc_create with num_blocks and block_size). */
@@ -86,6 +95,11 @@ public final class MallocBdev extends Bdev {
 
     public static MallocBdev create(Options o) {
         checkGeometry(o.name(), o.numBlocks(), o.blockSize());
+        int pbs = o.physicalBlockSize();
+        if (pbs != 0 && (Integer.bitCount(pbs) != 1 || pbs < o.blockSize() || pbs % o.blockSize() != 0)) {
+            throw new BdevException(Errno.EINVAL, "bdev " + o.name() + ": physical_block_size " + pbs
+                    + " must be a power of two and a multiple of the block size " + o.blockSize());
+        }
         if (o.optimalIoBoundaryBlocks() < 0 || o.maxTransferBlocks() < 0) {
             throw new BdevException(Errno.EINVAL, "bdev " + o.name() + ": optimal_io_boundary and max transfer must be >= 0");
         }
@@ -165,6 +179,11 @@ public final class MallocBdev extends Bdev {
     @Override
     public int optimalIoBoundaryBlocks() {
         return optimalIoBoundary;
+    }
+
+    @Override
+    public int physicalBlockSize() {
+        return physicalBlockSize;
     }
 
     @Override

@@ -186,7 +186,7 @@ final class BdevRpcMethods {
         UUID uuid = p.optionalUuid("uuid");
         int boundary = p.optionalUint32("optimal_io_boundary", 0);
         requireNoMetadata(p);
-        checkPhysicalBlockSize(p, blockSize);
+        int physical = checkPhysicalBlockSize(p, blockSize);
         String name = p.optionalString("name", null);
         if (name == null) {
             name = nextFreeName("Malloc");
@@ -195,7 +195,7 @@ final class BdevRpcMethods {
         MallocBdev bdev;
         try {
             bdev = MallocBdev.create(new MallocBdev.Options(name, numBlocks, blockSize, uuid)
-                    .withOptimalIoBoundaryBlocks(boundary).withMemory(memory));
+                    .withOptimalIoBoundaryBlocks(boundary).withMemory(memory).withPhysicalBlockSize(physical));
         } catch (BdevException e) {
             throw RpcException.errno(e.errno(), e.getMessage());
         }
@@ -361,13 +361,21 @@ final class BdevRpcMethods {
         p.optionalUint32("preferred_unmap_alignment", 0);
     }
 
-    /** SPDK: a power of two, at least the block size (then it is only reported; ustor does not report it). */
-    private static void checkPhysicalBlockSize(RpcParams p, int blockSize) throws RpcException {
+    /**
+     * SPDK: a power of two of at least 512, and a multiple of the block size; 0 when not given. The malloc bdev
+     * reports it (SCSI's logical blocks per physical block); other modules only check it.
+     */
+    private static int checkPhysicalBlockSize(RpcParams p, int blockSize) throws RpcException {
         int pbs = p.optionalUint32("physical_block_size", 0);
         if (pbs != 0 && (Integer.bitCount(pbs) != 1 || pbs < 512)) {
             throw RpcException.invalidParams("parameter 'physical_block_size' must be a power of 2 of at least 512, not "
                     + pbs);
         }
+        if (pbs != 0 && blockSize > 0 && pbs % blockSize != 0) {
+            throw RpcException.invalidParams("parameter 'physical_block_size' " + pbs
+                    + " must be a multiple of block_size " + blockSize);
+        }
+        return pbs;
     }
 
     private static RpcException noSuchBdev(String name) {

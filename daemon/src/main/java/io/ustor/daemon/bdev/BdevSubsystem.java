@@ -70,6 +70,9 @@ public final class BdevSubsystem implements Subsystem {
                 if (b.optimalIoBoundaryBlocks() > 0) {
                     p.put("optimal_io_boundary", b.optimalIoBoundaryBlocks());
                 }
+                if (b.physicalBlockSize() != b.blockSize()) {
+                    p.put("physical_block_size", b.physicalBlockSize());
+                }
             }
             case "null" -> {
                 call.put("method", "bdev_null_create");

@@ -112,15 +112,7 @@ class TaskSetAbortTest {
 
     private static int taskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
             throws IOException {
-        byte[] h = MiniInitiator.header(0x02 | 0x40, 0x80 | function);
-        h[9] = (byte) lun;
-        int itt = m.itt++;
-        MiniInitiator.put32(h, 16, itt);
-        MiniInitiator.put32(h, 20, refItt);
-        MiniInitiator.put32(h, 24, m.cmdSn);
-        MiniInitiator.put32(h, 28, m.expStatSn);
-        MiniInitiator.put32(h, 32, refCmdSn);
-        m.send(h, null);
+        int itt = sendTaskManagement(m, function, lun, refItt, refCmdSn);
         while (true) {
             MiniInitiator.Pdu p = m.read();
             if (p.opcode() == 0x22) {
@@ -202,6 +194,50 @@ class TaskSetAbortTest {
             assertEquals(0x00, ua[3]);
             assertEquals(0, testUnitReady(a)[0], "no unit attention for the nexus that cleared");
         }
+    }
+
+    /**
+     * Two overlapping functions: ABORT TASK SET, then at once ABORT TASK for one of the same writes and a second
+     * ABORT TASK SET. Each is answered only once the writes it covers have terminated, not at once because the
+     * first already marked them aborted.
+     */
+    @Test
+    void overlappingFunctionsEachWaitForTheAbortedTasks() throws Exception {
+        try (MiniInitiator a = session()) {
+            long before = slowWritesEnded();
+            int firstItt = a.itt, firstCmdSn = a.cmdSn;
+            writesInFlight(a);
+            int[] itts = new int[3];
+            itts[0] = sendTaskManagement(a, 2, 0, 0xffffffff, 0);
+            itts[1] = sendTaskManagement(a, 1, 0, firstItt, firstCmdSn);
+            itts[2] = sendTaskManagement(a, 2, 0, 0xffffffff, 0);
+            for (int i = 0; i < 3; i++) {
+                MiniInitiator.Pdu p;
+                do {
+                    p = a.read();
+                    assertNotEquals(0x21, p.opcode(), "no SCSI Response for an aborted write");
+                } while (p.opcode() != 0x22);
+                assertEquals(0, p.u8(2), "FUNCTION COMPLETE");
+                assertEquals(before + WRITES, slowWritesEnded(), "answered after the writes terminated, response "
+                        + i + " (ITT " + p.i32(16) + " of " + java.util.Arrays.toString(itts) + ")");
+            }
+            assertEquals(0, testUnitReady(a)[0]);
+        }
+    }
+
+    /** Sends an immediate task management request without waiting; returns its ITT. */
+    private static int sendTaskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
+            throws IOException {
+        byte[] h = MiniInitiator.header(0x02 | 0x40, 0x80 | function);
+        h[9] = (byte) lun;
+        int itt = m.itt++;
+        MiniInitiator.put32(h, 16, itt);
+        MiniInitiator.put32(h, 20, refItt);
+        MiniInitiator.put32(h, 24, m.cmdSn);
+        MiniInitiator.put32(h, 28, m.expStatSn);
+        MiniInitiator.put32(h, 32, refCmdSn);
+        m.send(h, null);
+        return itt;
     }
 
     /**

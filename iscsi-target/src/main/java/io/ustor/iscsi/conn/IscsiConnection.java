@@ -660,11 +660,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
         t.inUse = false;
         t.releaseBuffers();
         freeTasks[freeCount++] = t.index;
-        TaskSetAbort op = t.abortOp;
-        if (op != null) {
-            t.abortOp = null;
-            op.done();
-        }
+        t.terminated();
         if (closed) {
             maybeFree();
         }
@@ -1268,15 +1264,16 @@ public final class IscsiConnection implements Transmitter.Releaser {
         switch (function) {
             case 1 -> { // ABORT TASK
                 IscsiTask t = findTaskByItt(refItt);
-                if (t != null && !t.responding && !t.aborted) {
-                    // Answered once the task has terminated (its bdev I/O finished), as for the multi-task functions.
+                if (t != null && !t.responding && (!t.aborted || (t.executing && t.abortOp != null))) {
+                    // Answered once the task has terminated (its bdev I/O finished), as for the multi-task functions;
+                    // also when an earlier function already aborted it and is still waiting for that.
                     TaskSetAbort op = new TaskSetAbort(TaskSetAbort.Kind.ABORT_TASK, this, target, new ScsiLun[0],
                             Bhs.i32(hdr, 0, Bhs.ITT));
+                    boolean first = !t.aborted;
                     t.aborted = true;
                     if (t.executing) {
-                        t.abortOp = op;
-                        op.expect();
-                    } else {
+                        t.awaitedBy(op);
+                    } else if (first) {
                         dropTask(t);
                     }
                     op.done();
@@ -1378,7 +1375,7 @@ public final class IscsiConnection implements Transmitter.Releaser {
             return;
         }
         for (IscsiTask t : tasks) {
-            if (!t.inUse || t.responding || t.aborted) {
+            if (!t.inUse || t.responding) {
                 continue;
             }
             int id = lunId(t.lunField);
@@ -1386,10 +1383,16 @@ public final class IscsiConnection implements Transmitter.Releaser {
             if (lun == null || !op.affects(lun)) {
                 continue;
             }
+            if (t.aborted) {
+                // Aborted by an earlier function that still waits for it: this one waits for it as well.
+                if (t.executing && t.abortOp != null) {
+                    t.awaitedBy(op);
+                }
+                continue;
+            }
             t.aborted = true;
             if (t.executing) {
-                t.abortOp = op;
-                op.expect();
+                t.awaitedBy(op);
             } else {
                 dropTask(t);
             }

@@ -75,6 +75,35 @@ final class IscsiTask extends ScsiTask {
 
     /** A task management function waiting for this aborted task to terminate, or null. */
     TaskSetAbort abortOp;
+    /** Functions that reached the task after it was aborted (overlapping ones), also waiting; null when none. */
+    private java.util.ArrayList<TaskSetAbort> laterAbortOps;
+
+    /** {@code op} answers only after this (aborted, executing) task has terminated. */
+    void awaitedBy(TaskSetAbort op) {
+        if (abortOp == null) {
+            abortOp = op;
+        } else {
+            if (laterAbortOps == null) {
+                laterAbortOps = new java.util.ArrayList<>(2);
+            }
+            laterAbortOps.add(op);
+        }
+        op.expect();
+    }
+
+    /** The task has terminated: every function waiting for it is told. */
+    void terminated() {
+        TaskSetAbort op = abortOp;
+        abortOp = null;
+        java.util.ArrayList<TaskSetAbort> later = laterAbortOps;
+        laterAbortOps = null;
+        if (op != null) {
+            op.done();
+        }
+        if (later != null) {
+            later.forEach(TaskSetAbort::done);
+        }
+    }
 
     IscsiTask(Arena arena, int index, TaskBuffers buffers) {
         super(arena);

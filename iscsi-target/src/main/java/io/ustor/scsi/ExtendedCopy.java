@@ -44,6 +44,11 @@ final class ExtendedCopy implements BdevIoCallback, BdevIoWaitEntry {
     private ScsiLun src, dst;
     private BdevChannel srcCh, dstCh;
     private long srcLba, dstLba, remaining, inFlight;
+    /**
+     * The segment copies from its end to its start: the destination overlaps the source at higher LBAs on the same
+     * bdev, where a forward copy would overwrite source blocks before reading them.
+     */
+    private boolean backward;
     private boolean writing;
 
     ExtendedCopy(LunChannel lc, ScsiTask t) {
@@ -262,6 +267,7 @@ final class ExtendedCopy implements BdevIoCallback, BdevIoWaitEntry {
             abort(Sense.COPY_ABORTED, Sense.COPY_TARGET_DEVICE_NOT_REACHABLE);
             return;
         }
+        backward = src.bdev() == dst.bdev() && dstLba > srcLba && dstLba - srcLba < remaining;
         dst.allDeallocated = false;
         srcCh = channel(srcIndex);
         dstCh = channel(dstIndex);
@@ -302,9 +308,12 @@ final class ExtendedCopy implements BdevIoCallback, BdevIoWaitEntry {
         int rc;
         if (!writing) {
             inFlight = Math.min(remaining, chunkBlocks);
-            rc = src.desc().read(srcCh, data, srcLba, inFlight, this, null);
+        }
+        long at = backward ? remaining - inFlight : 0; // the chunk's place in what is left of the segment
+        if (!writing) {
+            rc = src.desc().read(srcCh, data, srcLba + at, inFlight, this, null);
         } else {
-            rc = dst.desc().write(dstCh, data, dstLba, inFlight, this, null);
+            rc = dst.desc().write(dstCh, data, dstLba + at, inFlight, this, null);
         }
         if (rc == -Errno.ENOMEM) {
             BdevDesc d = writing ? dst.desc() : src.desc();
@@ -328,8 +337,10 @@ final class ExtendedCopy implements BdevIoCallback, BdevIoWaitEntry {
             writing = true;
         } else {
             writing = false;
-            srcLba += inFlight;
-            dstLba += inFlight;
+            if (!backward) {
+                srcLba += inFlight;
+                dstLba += inFlight;
+            }
             remaining -= inFlight;
             if (entry != null) {
                 entry.bytes += inFlight * src.blockSize();

@@ -409,6 +409,32 @@ class SanitizeAndCopyTest {
         assertEquals(2, params.u8(43));
     }
 
+    /** Source and destination overlap on one LU, in both directions, over more than one chunk. */
+    @Test
+    void extendedCopyWithinOneLuCopiesOverlappingRangesIntact() throws Exception {
+        LunChannel lc = channel(lun0);
+        int blocks = 4096; // two 1 MiB chunks
+        for (long[] move : new long[][]{{0, 1000}, {3000, 2000}}) {
+            Task w = new Task(0x8a, 0, 0, 0, 0, 0, (int) (move[0] >>> 24), (int) (move[0] >>> 16) & 0xff,
+                    (int) (move[0] >>> 8) & 0xff, (int) move[0] & 0xff, 0, 0, blocks >>> 8, blocks & 0xff, 0, 0);
+            for (int i = 0; i < blocks * BS; i += 4) {
+                w.buf.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i, (int) move[0] * 7919 + i);
+            }
+            MemorySegment original = arena.allocate((long) blocks * BS);
+            original.copyFrom(w.buf.asSlice(0, (long) blocks * BS));
+            assertEquals(ScsiStatus.GOOD, run(lc, w, blocks * BS).status);
+            Task x = new Task();
+            int len = copyList(x, 9, 0, new ScsiLun[]{lun0}, 0, 0, blocks, move[0], move[1]);
+            assertEquals(ScsiStatus.GOOD, extendedCopy(lc, len, x).status, "copy " + move[0] + " -> " + move[1]);
+            for (int half = 0; half < 2; half++) {
+                Task rd = read(lc, move[1] + half * (blocks / 2L), blocks / 2);
+                assertEquals(-1, rd.buf.asSlice(0, (long) blocks / 2 * BS).mismatch(
+                        original.asSlice((long) half * blocks / 2 * BS, (long) blocks / 2 * BS)),
+                        "copy " + move[0] + " -> " + move[1] + ", half " + half);
+            }
+        }
+    }
+
     @Test
     void extendedCopyErrorsCarryTheirSense() throws Exception {
         LunChannel lc = channel(lun0);

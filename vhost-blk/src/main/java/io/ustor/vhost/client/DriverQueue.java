@@ -1,16 +1,12 @@
 package io.ustor.vhost.client;
 
 import io.ustor.bdev.BdevIo;
-import io.ustor.bdev.IoType;
 import io.ustor.env.Errno;
-import io.ustor.env.Posix;
 import io.ustor.vhost.virtio.Virtio;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -21,55 +17,29 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * descriptors) and a bounce buffer in shared memory; submission fills them, publishes the available index and
  * kicks when the device asks for kicks. Completions are polled. One reactor uses a queue at a time.
  */
-public final class DriverQueue implements VirtqueueDriver {
-    private static final int SLOT_META = SlotRequest.SLOT_META;
-
-    private final int index, size, slots;
-    private final SharedMemory mem;
-    final long descOff, availOff, usedOff, metaOff, bounceOff;
-    private final int bounceBytes;
+public final class DriverQueue extends SlotQueue {
+    final long descOff, availOff, usedOff;
     final MemorySegment desc, avail, used;
     private final boolean indirect, eventIdx;
-    private final int kickFd;
-    private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
-    private final BdevIo[] ios;
-    /** Per slot: the request's data is in the slot's bounce buffer (else the back end reaches it directly). */
-    private final boolean[] bounced;
-    private final DirectRegions direct;
-    private long directRequests;
-    private final int[] freeSlots;
-    private int freeCount;
     private int availIdx, lastUsed;
-    private int outstanding;
 
     DriverQueue(int index, int size, SharedMemory mem, long base, int bounceBytes, boolean indirect, boolean eventIdx,
                 int kickFd, DirectRegions direct) {
-        this.index = index;
-        this.size = size;
-        this.mem = mem;
+        int slots = indirect ? size : size / 3;
+        long availOff = align(base + Virtio.descTableBytes(size), 4096);
+        long usedOff = align(availOff + Virtio.availRingBytes(size), 4096);
+        long metaOff = align(usedOff + Virtio.usedRingBytes(size), 4096);
+        super(index, size, slots, mem, metaOff, align(metaOff + (long) SLOT_META * slots, 4096), bounceBytes, kickFd,
+                direct);
         this.indirect = indirect;
         this.eventIdx = eventIdx;
-        this.kickFd = kickFd;
-        this.direct = direct;
-        this.bounceBytes = bounceBytes;
-        this.slots = indirect ? size : size / 3;
-        descOff = base;
-        availOff = align(descOff + Virtio.descTableBytes(size), 4096);
-        usedOff = align(availOff + Virtio.availRingBytes(size), 4096);
-        metaOff = align(usedOff + Virtio.usedRingBytes(size), 4096);
-        bounceOff = align(metaOff + (long) SLOT_META * slots, 4096);
+        this.descOff = base;
+        this.availOff = availOff;
+        this.usedOff = usedOff;
         MemorySegment all = mem.segment();
         desc = all.asSlice(descOff, Virtio.descTableBytes(size));
         avail = all.asSlice(availOff, Virtio.availRingBytes(size));
         used = all.asSlice(usedOff, Virtio.usedRingBytes(size));
-        one.set(JAVA_LONG, 0, 1L);
-        ios = new BdevIo[slots];
-        bounced = new boolean[slots];
-        freeSlots = new int[slots];
-        for (int i = 0; i < slots; i++) {
-            freeSlots[i] = slots - 1 - i;
-        }
-        freeCount = slots;
         layout();
     }
 
@@ -79,10 +49,6 @@ public final class DriverQueue implements VirtqueueDriver {
         long b = align(Virtio.descTableBytes(size), 4096) + align(Virtio.availRingBytes(size), 4096)
                 + align(Virtio.usedRingBytes(size), 4096) + align((long) SLOT_META * slots, 4096);
         return b + (long) bounceBytes * slots;
-    }
-
-    private static long align(long v, long a) {
-        return (v + a - 1) / a * a;
     }
 
     /** Fixed parts of every slot's descriptors; interrupts suppressed (completions are polled). */
@@ -146,57 +112,18 @@ public final class DriverQueue implements VirtqueueDriver {
     }
 
     @Override
-    public int index() {
-        return index;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public int slots() {
-        return slots;
-    }
-
-    @Override
-    public int outstanding() {
-        return outstanding;
-    }
-
-    @Override
-    public int bounceBytes() {
-        return bounceBytes;
-    }
-
-    @Override
-    public long directRequests() {
-        return directRequests;
-    }
-
-    @Override
     public int submit(BdevIo io, int blockSize) {
-        if (freeCount == 0) {
+        if (!hasFreeSlot()) {
             return -Errno.ENOMEM;
         }
-        int slot = freeSlots[freeCount - 1];
-        long meta = metaOff + (long) SLOT_META * slot;
-        long bounce = bounceOff + (long) bounceBytes * slot;
+        int slot = takeSlot(io, blockSize);
+        if (slot < 0) {
+            return slot;
+        }
+        long meta = slotMetaOffset(slot);
+        long dataLen = dataLength(slot), dataGpa = dataGpa(slot);
+        int dataFlags = dataFlags(slot);
         MemorySegment seg = mem.segment();
-        long directGpa = direct.gpaOf(io);
-        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes, directGpa < 0);
-        if (r < 0) {
-            return (int) r;
-        }
-        long dataGpa = directGpa >= 0 ? directGpa : mem.gpa(bounce);
-        bounced[slot] = directGpa < 0;
-        if (directGpa >= 0) {
-            directRequests++;
-        }
-        freeCount--;
-        long dataLen = r & ~SlotRequest.DEVICE_WRITES;
-        int dataFlags = (r & SlotRequest.DEVICE_WRITES) != 0 ? Virtio.DESC_F_WRITE : 0;
         int head;
         if (indirect) {
             long table = meta + 64;
@@ -220,8 +147,7 @@ public final class DriverQueue implements VirtqueueDriver {
                 setDesc(desc, head + 1, dataGpa, dataLen, dataFlags | Virtio.DESC_F_NEXT, head + 2);
             }
         }
-        ios[slot] = io;
-        outstanding++;
+        started(slot, io);
         publish(head);
         return 0;
     }
@@ -240,8 +166,8 @@ public final class DriverQueue implements VirtqueueDriver {
         } else {
             kick = (used.get(JAVA_SHORT, 0) & Virtio.USED_F_NO_NOTIFY) == 0;
         }
-        if (kick && kickFd >= 0) {
-            Posix.writeRaw(kickFd, one, 8);
+        if (kick) {
+            notifyDevice();
         }
     }
 
@@ -250,41 +176,21 @@ public final class DriverQueue implements VirtqueueDriver {
         int usedIdx = Short.toUnsignedInt(used.get(JAVA_SHORT, 2));
         VarHandle.acquireFence();
         int n = 0;
-        MemorySegment seg = mem.segment();
         while (lastUsed != usedIdx) {
             long e = 4 + 8L * (lastUsed & (size - 1));
             int id = used.get(JAVA_INT, e);
             lastUsed = (lastUsed + 1) & 0xffff;
             int slot = indirect ? id : id / 3;
-            if (slot < 0 || slot >= slots || ios[slot] == null) {
+            if (!inFlight(slot)) {
                 continue; // a device bug; nothing to complete
             }
-            BdevIo io = ios[slot];
-            ios[slot] = null;
-            freeSlots[freeCount++] = slot;
-            outstanding--;
             n++;
-            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * slot, bounceOff + (long) bounceBytes * slot,
-                    bounced[slot]);
+            complete(slot);
         }
         return n;
     }
 
     // ---- raw access, for tests that play a hostile driver ----
-
-    /** The shared memory this queue lives in. */
-    public SharedMemory memory() {
-        return mem;
-    }
-
-    /** Offset in shared memory of slot {@code s}'s 128-byte metadata area and bounce buffer. */
-    public long slotMetaOffset(int s) {
-        return metaOff + (long) SLOT_META * s;
-    }
-
-    public long slotBounceOffset(int s) {
-        return bounceOff + (long) bounceBytes * s;
-    }
 
     public MemorySegment descTable() {
         return desc;
@@ -322,15 +228,6 @@ public final class DriverQueue implements VirtqueueDriver {
 
     public int usedId(int i) {
         return used.get(JAVA_INT, 4 + 8L * (i & (size - 1)));
-    }
-
-    /** Takes a slot for a raw request (returned with {@link #releaseRawSlot}). */
-    public int takeRawSlot() {
-        return freeSlots[--freeCount];
-    }
-
-    public void releaseRawSlot(int slot) {
-        freeSlots[freeCount++] = slot;
     }
 
     /** Consumes used entries without completing anything (after raw requests). */

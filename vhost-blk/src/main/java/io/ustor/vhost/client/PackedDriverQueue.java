@@ -2,10 +2,8 @@ package io.ustor.vhost.client;
 
 import io.ustor.bdev.BdevIo;
 import io.ustor.env.Errno;
-import io.ustor.env.Posix;
 import io.ustor.vhost.virtio.Virtio;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -22,57 +20,32 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * descriptors as that buffer's chain had. Interrupts are off (completions are polled); the driver kicks unless the
  * device disabled kicks.
  */
-public final class PackedDriverQueue implements VirtqueueDriver {
-    private static final int SLOT_META = SlotRequest.SLOT_META;
-
-    private final int index, size, slots;
-    private final SharedMemory mem;
-    private final long ringOff, driverOff, deviceOff, metaOff, bounceOff;
-    private final int bounceBytes;
+public final class PackedDriverQueue extends SlotQueue {
+    private final long ringOff, driverOff, deviceOff;
     private final MemorySegment ring, driverArea, deviceArea;
     private final boolean indirect;
-    private final int kickFd;
-    private final MemorySegment one = Arena.ofAuto().allocate(JAVA_LONG);
-    private final BdevIo[] ios;
-    /** Per slot: the request's data is in the slot's bounce buffer (else the back end reaches it directly). */
-    private final boolean[] bounced;
-    private final DirectRegions direct;
-    private long directRequests;
     private final int[] chainLength;
-    private final int[] freeSlots;
-    private int freeCount, freeDescs;
+    private int freeDescs;
     private int availPos, usedPos;
     private boolean availWrap = true, usedWrap = true;
-    private int outstanding;
 
     PackedDriverQueue(int index, int size, SharedMemory mem, long base, int bounceBytes, boolean indirect, int kickFd,
                       DirectRegions direct) {
-        this.index = index;
-        this.size = size;
-        this.mem = mem;
+        int slots = indirect ? size : size / 3;
+        long driverOff = align(base + 16L * size, 16);
+        long deviceOff = driverOff + 16;
+        long metaOff = align(deviceOff + Virtio.EVENT_SUPPRESS_BYTES, 4096);
+        super(index, size, slots, mem, metaOff, align(metaOff + (long) SLOT_META * slots, 4096), bounceBytes, kickFd,
+                direct);
         this.indirect = indirect;
-        this.kickFd = kickFd;
-        this.direct = direct;
-        this.bounceBytes = bounceBytes;
-        this.slots = indirect ? size : size / 3;
-        ringOff = base;
-        driverOff = align(ringOff + 16L * size, 16);
-        deviceOff = driverOff + 16;
-        metaOff = align(deviceOff + Virtio.EVENT_SUPPRESS_BYTES, 4096);
-        bounceOff = align(metaOff + (long) SLOT_META * slots, 4096);
+        this.ringOff = base;
+        this.driverOff = driverOff;
+        this.deviceOff = deviceOff;
         MemorySegment all = mem.segment();
         ring = all.asSlice(ringOff, 16L * size);
         driverArea = all.asSlice(driverOff, Virtio.EVENT_SUPPRESS_BYTES);
         deviceArea = all.asSlice(deviceOff, Virtio.EVENT_SUPPRESS_BYTES);
-        one.set(JAVA_LONG, 0, 1L);
-        ios = new BdevIo[slots];
-        bounced = new boolean[slots];
         chainLength = new int[slots];
-        freeSlots = new int[slots];
-        for (int i = 0; i < slots; i++) {
-            freeSlots[i] = slots - 1 - i;
-        }
-        freeCount = slots;
         freeDescs = size;
         driverArea.set(JAVA_SHORT, 2, (short) Virtio.RING_EVENT_FLAGS_DISABLE); // completions are polled
     }
@@ -84,43 +57,9 @@ public final class PackedDriverQueue implements VirtqueueDriver {
         return b + (long) bounceBytes * slots;
     }
 
-    private static long align(long v, long a) {
-        return (v + a - 1) / a * a;
-    }
-
     /** The flags that make a descriptor available on lap {@code wrap}. */
     public static int availFlags(boolean wrap) {
         return wrap ? Virtio.PACKED_DESC_F_AVAIL : Virtio.PACKED_DESC_F_USED;
-    }
-
-    @Override
-    public int index() {
-        return index;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public int slots() {
-        return slots;
-    }
-
-    @Override
-    public int outstanding() {
-        return outstanding;
-    }
-
-    @Override
-    public int bounceBytes() {
-        return bounceBytes;
-    }
-
-    @Override
-    public long directRequests() {
-        return directRequests;
     }
 
     @Override
@@ -150,26 +89,17 @@ public final class PackedDriverQueue implements VirtqueueDriver {
 
     @Override
     public int submit(BdevIo io, int blockSize) {
-        if (freeCount == 0 || freeDescs < (indirect ? 1 : 3)) {
+        if (!hasFreeSlot() || freeDescs < (indirect ? 1 : 3)) {
             return -Errno.ENOMEM;
         }
-        int slot = freeSlots[freeCount - 1];
-        long meta = metaOff + (long) SLOT_META * slot;
-        long bounce = bounceOff + (long) bounceBytes * slot;
+        int slot = takeSlot(io, blockSize);
+        if (slot < 0) {
+            return slot;
+        }
+        long meta = slotMetaOffset(slot);
         MemorySegment seg = mem.segment();
-        long directGpa = direct.gpaOf(io);
-        long r = SlotRequest.prepare(io, blockSize, seg, meta, bounce, bounceBytes, directGpa < 0);
-        if (r < 0) {
-            return (int) r;
-        }
-        long dataGpa = directGpa >= 0 ? directGpa : mem.gpa(bounce);
-        bounced[slot] = directGpa < 0;
-        if (directGpa >= 0) {
-            directRequests++;
-        }
-        freeCount--;
-        long dataLen = r & ~SlotRequest.DEVICE_WRITES;
-        int dataFlags = (r & SlotRequest.DEVICE_WRITES) != 0 ? Virtio.DESC_F_WRITE : 0;
+        long dataLen = dataLength(slot), dataGpa = dataGpa(slot);
+        int dataFlags = dataFlags(slot);
         long status = meta + SlotRequest.STATUS;
         int first = availPos;
         boolean firstWrap = availWrap;
@@ -205,8 +135,7 @@ public final class PackedDriverQueue implements VirtqueueDriver {
             chainLength[slot] = dataLen > 0 ? 3 : 2;
         }
         freeDescs -= chainLength[slot];
-        ios[slot] = io;
-        outstanding++;
+        started(slot, io);
         VarHandle.releaseFence(); // the whole chain before its first flags
         ring.set(JAVA_SHORT, 16L * first + 14, (short) (firstFlags | availFlags(firstWrap)));
         kick();
@@ -231,8 +160,8 @@ public final class PackedDriverQueue implements VirtqueueDriver {
     private void kick() {
         VarHandle.fullFence(); // the flags before reading the device's suppression state
         int flags = Short.toUnsignedInt(deviceArea.get(JAVA_SHORT, 2)) & 3;
-        if (flags != Virtio.RING_EVENT_FLAGS_DISABLE && kickFd >= 0) {
-            Posix.writeRaw(kickFd, one, 8); // enabled, or a descriptor event: kicking early is always allowed
+        if (flags != Virtio.RING_EVENT_FLAGS_DISABLE) {
+            notifyDevice(); // enabled, or a descriptor event: kicking early is always allowed
         }
     }
 
@@ -245,11 +174,10 @@ public final class PackedDriverQueue implements VirtqueueDriver {
     @Override
     public int poll(int blockSize) {
         int n = 0;
-        MemorySegment seg = mem.segment();
-        while (outstanding > 0 && usedAt(usedPos, usedWrap)) {
+        while (outstanding() > 0 && usedAt(usedPos, usedWrap)) {
             VarHandle.acquireFence(); // id after the flags
             int id = Short.toUnsignedInt(ring.get(JAVA_SHORT, 16L * usedPos + 12));
-            if (id >= slots || ios[id] == null) {
+            if (!inFlight(id)) {
                 break; // a device bug: nothing to complete, and no way to know where the next used descriptor is
             }
             int len = chainLength[id];
@@ -259,30 +187,13 @@ public final class PackedDriverQueue implements VirtqueueDriver {
                 usedWrap = !usedWrap;
             }
             freeDescs += len;
-            BdevIo io = ios[id];
-            ios[id] = null;
-            freeSlots[freeCount++] = id;
-            outstanding--;
             n++;
-            SlotRequest.finish(io, seg, metaOff + (long) SLOT_META * id, bounceOff + (long) bounceBytes * id,
-                    bounced[id]);
+            complete(id);
         }
         return n;
     }
 
     // ---- raw access, for tests that play a hostile driver ----
-
-    public SharedMemory memory() {
-        return mem;
-    }
-
-    public long slotMetaOffset(int s) {
-        return metaOff + (long) SLOT_META * s;
-    }
-
-    public long slotBounceOffset(int s) {
-        return bounceOff + (long) bounceBytes * s;
-    }
 
     /**
      * Makes a hand-built chain available: {@code count} descriptors at the available position with the given

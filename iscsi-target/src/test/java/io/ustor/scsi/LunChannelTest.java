@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -33,40 +32,9 @@ class LunChannelTest {
     private final ScsiNexus nexusB = new ScsiNexus("iqn.b", "iqn.b,i,0x2", "iqn.t,t,0x0001", 1);
 
     /** A task with its own buffer, completing into a latch. */
-    final class Task extends ScsiTask {
-        MemorySegment buf = arena.allocate(1 << 20, 4096);
-        CountDownLatch done = new CountDownLatch(1);
-
+    final class Task extends LatchedTask {
         Task(int... cdbBytes) {
-            super(arena);
-            for (int i = 0; i < cdbBytes.length; i++) {
-                cdb.set(JAVA_BYTE, i, (byte) cdbBytes[i]);
-            }
-            cdbLength = cdbBytes.length;
-            resetOutcome();
-        }
-
-        @Override
-        public MemorySegment buffer() {
-            return buf;
-        }
-
-        @Override
-        public MemorySegment ensureBuffer(long bytes) {
-            return bytes <= buf.byteSize() ? buf : null;
-        }
-
-        @Override
-        public void scsiComplete() {
-            done.countDown();
-        }
-
-        int senseKey() {
-            return sense.get(JAVA_BYTE, 2) & 0x0f;
-        }
-
-        int ascq() {
-            return ((sense.get(JAVA_BYTE, 12) & 0xff) << 8) | (sense.get(JAVA_BYTE, 13) & 0xff);
+            super(arena, 1 << 20, cdbBytes);
         }
     }
 

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -34,48 +33,10 @@ class SanitizeAndCopyTest {
     private final ScsiNexus nexusA = new ScsiNexus("iqn.a", "iqn.a,i,0x1", "iqn.t,t,0x0001", 1);
     private final java.util.List<LunChannel> channels = new java.util.ArrayList<>();
 
-    final class Task extends ScsiTask {
-        final MemorySegment buf = arena.allocate(4 << 20, 4096);
-        final CountDownLatch done = new CountDownLatch(1);
-
+    /** A task with its own buffer, completing into a latch. */
+    final class Task extends LatchedTask {
         Task(int... cdbBytes) {
-            super(arena);
-            for (int i = 0; i < cdbBytes.length; i++) {
-                cdb.set(JAVA_BYTE, i, (byte) cdbBytes[i]);
-            }
-            cdbLength = cdbBytes.length;
-            resetOutcome();
-        }
-
-        @Override
-        public MemorySegment buffer() {
-            return buf;
-        }
-
-        @Override
-        public MemorySegment ensureBuffer(long bytes) {
-            return bytes <= buf.byteSize() ? buf : null;
-        }
-
-        @Override
-        public void scsiComplete() {
-            done.countDown();
-        }
-
-        int senseKey() {
-            return sense.get(JAVA_BYTE, 2) & 0x0f;
-        }
-
-        int ascq() {
-            return ((sense.get(JAVA_BYTE, 12) & 0xff) << 8) | (sense.get(JAVA_BYTE, 13) & 0xff);
-        }
-
-        int u8(int off) {
-            return buf.get(JAVA_BYTE, off) & 0xff;
-        }
-
-        long u32(int off) {
-            return ((long) u8(off) << 24) | (u8(off + 1) << 16) | (u8(off + 2) << 8) | u8(off + 3);
+            super(arena, 4 << 20, cdbBytes);
         }
     }
 

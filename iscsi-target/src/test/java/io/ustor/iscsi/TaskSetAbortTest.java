@@ -145,6 +145,15 @@ class TaskSetAbortTest {
         return new int[]{status, s[2] & 0xf, s[12] & 0xff, s[13] & 0xff};
     }
 
+    /** The next TEST UNIT READY of {@code m} reports CHECK CONDITION, UNIT ATTENTION with this ASC/ASCQ. */
+    private static void assertUnitAttention(MiniInitiator m, int asc, int ascq, String what) throws IOException {
+        int[] ua = testUnitReady(m);
+        assertEquals(0x02, ua[0], "CHECK CONDITION: " + what);
+        assertEquals(0x6, ua[1], "UNIT ATTENTION: " + what);
+        assertEquals(asc, ua[2], "ASC: " + what);
+        assertEquals(ascq, ua[3], "ASCQ: " + what);
+    }
+
     private long slowWritesEnded() {
         return slow.stats().ops(IoType.WRITE) + slow.stats().errors(IoType.WRITE);
     }
@@ -159,17 +168,11 @@ class TaskSetAbortTest {
             assertEquals(WRITES, slowWritesEnded(), "B's writes terminated before the response");
 
             // B's aborted writes get no response (TAS=0); B's next command reports the reset.
-            int[] ua = testUnitReady(b);
-            assertEquals(0x02, ua[0], "CHECK CONDITION");
-            assertEquals(0x6, ua[1], "UNIT ATTENTION");
-            assertEquals(0x29, ua[2], "ASC: BUS DEVICE RESET FUNCTION OCCURRED");
-            assertEquals(0x03, ua[3], "ASCQ");
+            assertUnitAttention(b, 0x29, 0x03, "BUS DEVICE RESET FUNCTION OCCURRED");
             assertEquals(0, testUnitReady(b)[0], "the unit attention is reported once");
 
             // SAM-5 6.3.3: every I_T nexus gets the unit attention, the one that asked for the reset too.
-            int[] own = testUnitReady(a);
-            assertEquals(0x02, own[0]);
-            assertEquals(0x29, own[2]);
+            assertUnitAttention(a, 0x29, 0x03, "BUS DEVICE RESET FUNCTION OCCURRED, to the resetting nexus too");
             assertEquals(0, testUnitReady(a)[0]);
 
             // Both sessions work on.
@@ -187,11 +190,7 @@ class TaskSetAbortTest {
             writesInFlight(b);
             assertEquals(0, taskManagement(a, 4, 0), "CLEAR TASK SET: FUNCTION COMPLETE");
             assertEquals(WRITES, slowWritesEnded(), "B's writes terminated before the response");
-            int[] ua = testUnitReady(b);
-            assertEquals(0x02, ua[0], "CHECK CONDITION");
-            assertEquals(0x6, ua[1], "UNIT ATTENTION");
-            assertEquals(0x2f, ua[2], "ASC: COMMANDS CLEARED BY ANOTHER INITIATOR");
-            assertEquals(0x00, ua[3]);
+            assertUnitAttention(b, 0x2f, 0x00, "COMMANDS CLEARED BY ANOTHER INITIATOR");
             assertEquals(0, testUnitReady(a)[0], "no unit attention for the nexus that cleared");
         }
     }
@@ -316,10 +315,7 @@ class TaskSetAbortTest {
             writesInFlight(b);
             assertEquals(0, taskManagement(a, 6, 0), "TARGET WARM RESET: FUNCTION COMPLETE");
             assertEquals(WRITES, slowWritesEnded(), "B's writes terminated before the response");
-            int[] ua = testUnitReady(b);
-            assertEquals(0x02, ua[0]);
-            assertEquals(0x29, ua[2]);
-            assertEquals(0x03, ua[3]);
+            assertUnitAttention(b, 0x29, 0x03, "BUS DEVICE RESET FUNCTION OCCURRED");
             assertEquals(0, testUnitReady(a)[0], "the nexus that reset the target is not told");
         }
     }
@@ -365,9 +361,7 @@ class TaskSetAbortTest {
             MiniInitiator.put32(d, 28, b.expStatSn);
             MiniInitiator.put32(d, 40, r2t.i32(40));
             b.send(d, new byte[r2t.i32(44)]);
-            int[] ua = testUnitReady(b);
-            assertEquals(0x02, ua[0], "CHECK CONDITION, not the write's status");
-            assertEquals(0x29, ua[2]);
+            assertUnitAttention(b, 0x29, 0x03, "BUS DEVICE RESET FUNCTION OCCURRED, not the write's status");
             assertEquals(0, testUnitReady(b)[0]);
         }
     }

@@ -21,6 +21,7 @@ import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.ustor.nvme.GuestProgram.check;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -131,12 +132,5 @@ public final class GuestBdevCheck {
             d.close();
             f.complete(result);
         });
-    }
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            System.out.println("FAILED: " + what);
-            System.exit(1);
-        }
     }
 }

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static io.ustor.nvme.GuestProgram.check;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -139,13 +140,5 @@ public final class GuestTimeoutCheck {
             System.out.flush();
         }
         System.exit(0);
-    }
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            System.out.println("FAILED: " + what);
-            System.out.flush();
-            System.exit(1);
-        }
     }
 }

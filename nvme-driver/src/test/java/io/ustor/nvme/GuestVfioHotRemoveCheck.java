@@ -26,6 +26,8 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.ustor.nvme.GuestProgram.check;
+
 /**
  * Runs in the guest, the controller at BDF bound to vfio-pci behind the IOMMU: attaches it as bdev Nvme0n1, keeps 8
  * reads in flight, prints "IO RUNNING" and waits for the host to hot-remove the device (QEMU device_del). Then the
@@ -191,13 +193,5 @@ public final class GuestVfioHotRemoveCheck {
             System.out.flush();
         }
         System.exit(0);
-    }
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            System.out.println("FAILED: " + what);
-            System.out.flush();
-            System.exit(1);
-        }
     }
 }

@@ -81,11 +81,7 @@ class IscsiTestCuTest {
             StringBuilder log = new StringBuilder();
             for (String suite : List.of("ALL.ReadCapacity16", "ALL.CompareAndWrite", "ALL.WriteSame10",
                     "ALL.WriteSame16", "ALL.Unmap", "ALL.GetLBAStatus")) {
-                String out = run(List.of(TOOL.toString(), "-d", "-S", "-t", suite, url, url), 600);
-                log.append("### ").append(suite).append('\n').append(out).append('\n');
-                ConformanceReport r = ConformanceReport.parse(out);
-                assertTrue(!r.results.isEmpty(), suite + " did not run:\n" + out);
-                total.results.putAll(r.results);
+                runUnit(suite, url, log, total);
             }
             Files.createDirectories(Path.of("target"));
             Files.writeString(Path.of("target", "iscsi-test-cu-lbppb8.log"), log);
@@ -114,6 +110,17 @@ class IscsiTestCuTest {
             throw new AssertionError(cmd + " did not finish in " + timeoutSeconds + " s");
         }
         return new String(out, StandardCharsets.UTF_8);
+    }
+
+    /** Runs one suite or test in its own iscsi-test-cu process (-S, the URL twice), adding its output and results. */
+    private static void runUnit(String unit, String url, StringBuilder log, ConformanceReport total)
+            throws IOException, InterruptedException {
+        String out = run(List.of(TOOL.toString(), "-d", "-S", "-t", unit, url, url), 600);
+        log.append("### ").append(unit).append('\n').append(out).append('\n');
+        ConformanceReport r = ConformanceReport.parse(out);
+        assertTrue(!r.results.isEmpty(), unit + " did not run:\n" + out);
+        total.results.putAll(r.results);
+        total.skipReasons.putAll(r.skipReasons);
     }
 
     /** The tests of the ALL family ("ALL.Suite.Test"), in --list order. */
@@ -162,13 +169,7 @@ class IscsiTestCuTest {
         // Every suite runs in its own process, so COMPARE AND WRITE's CDB hook cannot leak into other suites.
         for (String unit : runs) {
             String suite = unit.chars().filter(c -> c == '.').count() == 2 ? unit.substring(0, unit.lastIndexOf('.')) : unit;
-            String url = target.url(lunFor(suite));
-            String out = run(List.of(TOOL.toString(), "-d", "-S", "-t", unit, url, url), 600);
-            log.append("### ").append(unit).append('\n').append(out).append('\n');
-            ConformanceReport r = ConformanceReport.parse(out);
-            assertTrue(!r.results.isEmpty(), unit + " did not run:\n" + out);
-            total.results.putAll(r.results);
-            total.skipReasons.putAll(r.skipReasons);
+            runUnit(unit, target.url(lunFor(suite)), log, total);
         }
         String score = String.format("iscsi-test-cu (%s LUN): %d tests: %d passed, %d failed, %d skipped%n",
                 label, total.results.size(), total.count(ConformanceReport.Result.PASSED),

@@ -129,16 +129,29 @@ class UstorRuntimeTest {
     }
 
     @Test
-    void mallocPhysicalBlockSizeIsKeptAndSaved() throws Exception {
-        rt.rpc().callAndWait("bdev_malloc_create",
-                json("{\"name\": \"P\", \"num_blocks\": 64, \"block_size\": 512, \"physical_block_size\": 4096}"));
-        assertEquals(4096, rt.bdevs().lookup("P").physicalBlockSize());
+    void physicalBlockSizeIsKeptAndSaved() throws Exception {
+        for (String module : new String[]{"malloc", "null"}) {
+            String p = module + "P";
+            rt.rpc().callAndWait("bdev_" + module + "_create", json("{\"name\": \"" + p
+                    + "\", \"num_blocks\": 64, \"block_size\": 512, \"physical_block_size\": 4096}"));
+            assertEquals(4096, rt.bdevs().lookup(p).physicalBlockSize(), module);
+            RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_" + module + "_create",
+                    json("{\"name\": \"Q\", \"num_blocks\": 64, \"block_size\": 4096, \"physical_block_size\": 512}")));
+            assertEquals(RpcException.INVALID_PARAMS, e.code());
+            assertTrue(e.getMessage().contains("multiple of block_size"), e.getMessage());
+        }
         JsonNode saved = rt.saveConfig();
-        assertTrue(saved.toString().contains("\"physical_block_size\":4096"), saved.toString());
-        RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_malloc_create",
-                json("{\"name\": \"Q\", \"num_blocks\": 64, \"block_size\": 4096, \"physical_block_size\": 512}")));
-        assertEquals(RpcException.INVALID_PARAMS, e.code());
-        assertTrue(e.getMessage().contains("multiple of block_size"), e.getMessage());
+        for (String method : new String[]{"bdev_malloc_create", "bdev_null_create"}) {
+            JsonNode params = null;
+            for (JsonNode call : saved.findValues("config")) {
+                for (JsonNode c : call) {
+                    if (method.equals(c.path("method").asText())) {
+                        params = c.get("params");
+                    }
+                }
+            }
+            assertTrue(params != null && params.path("physical_block_size").asInt() == 4096, saved.toString());
+        }
     }
 
     @Test

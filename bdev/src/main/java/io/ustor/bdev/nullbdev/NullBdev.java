@@ -18,12 +18,23 @@ import java.util.concurrent.CompletableFuture;
 public final class NullBdev extends Bdev {
     public static final String PRODUCT_NAME = "Null disk";
 
-    private NullBdev(String name, long numBlocks, int blockSize, UUID uuid) {
+    private final int physicalBlockSize;
+
+    private NullBdev(String name, long numBlocks, int blockSize, UUID uuid, int physicalBlockSize) {
         super(name, numBlocks, blockSize, uuid);
+        this.physicalBlockSize = physicalBlockSize;
     }
 
     /** SPDK's bdev_null_create: block size a multiple of 512 (up to 64 KiB), at least one block. */
     public static NullBdev create(String name, long numBlocks, int blockSize, UUID uuidOrNull) {
+        return create(name, numBlocks, blockSize, uuidOrNull, 0);
+    }
+
+    /**
+     * As {@link #create(String, long, int, UUID)}, with SPDK's physical_block_size (0 = the block size): a power of
+     * two and a multiple of the block size, only reported (as malloc's is).
+     */
+    public static NullBdev create(String name, long numBlocks, int blockSize, UUID uuidOrNull, int physicalBlockSize) {
         if (blockSize < 512 || blockSize > 65536 || blockSize % 512 != 0) {
             throw new BdevException(Errno.EINVAL, "bdev " + name + ": block_size " + blockSize
                     + " must be a multiple of 512 between 512 and 65536");
@@ -31,7 +42,17 @@ public final class NullBdev extends Bdev {
         if (numBlocks <= 0 || numBlocks > Long.MAX_VALUE / blockSize) {
             throw new BdevException(Errno.EINVAL, "bdev " + name + ": bad num_blocks " + numBlocks);
         }
-        return new NullBdev(name, numBlocks, blockSize, uuidOrNull);
+        int pbs = physicalBlockSize;
+        if (pbs != 0 && (Integer.bitCount(pbs) != 1 || pbs < blockSize || pbs % blockSize != 0)) {
+            throw new BdevException(Errno.EINVAL, "bdev " + name + ": physical_block_size " + pbs
+                    + " must be a power of two and a multiple of the block size " + blockSize);
+        }
+        return new NullBdev(name, numBlocks, blockSize, uuidOrNull, pbs == 0 ? blockSize : pbs);
+    }
+
+    @Override
+    public int physicalBlockSize() {
+        return physicalBlockSize;
     }
 
     /** SPDK's bdev_null_resize: changes the size (in blocks) and tells open descriptors. */

@@ -211,11 +211,11 @@ final class BdevRpcMethods {
         long numBlocks = p.requiredLong("num_blocks");
         UUID uuid = p.optionalUuid("uuid");
         requireNoMetadata(p);
-        checkPhysicalBlockSize(p, blockSize);
+        int physicalBlockSize = checkPhysicalBlockSize(p, blockSize);
         checkFree(name, uuid);
         NullBdev bdev;
         try {
-            bdev = NullBdev.create(name, numBlocks, blockSize, uuid);
+            bdev = NullBdev.create(name, numBlocks, blockSize, uuid, physicalBlockSize);
         } catch (BdevException e) {
             throw RpcException.errno(e.errno(), e.getMessage());
         }
@@ -362,8 +362,8 @@ final class BdevRpcMethods {
     }
 
     /**
-     * SPDK: a power of two of at least 512, and a multiple of the block size; 0 when not given. The malloc bdev
-     * reports it (SCSI's logical blocks per physical block); other modules only check it.
+     * SPDK: a power of two of at least 512, and a multiple of the block size; 0 when not given. The malloc and null
+     * bdevs report it (SCSI's logical blocks per physical block).
      */
     private static int checkPhysicalBlockSize(RpcParams p, int blockSize) throws RpcException {
         int pbs = p.optionalUint32("physical_block_size", 0);

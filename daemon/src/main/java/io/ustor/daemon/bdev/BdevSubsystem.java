@@ -81,6 +81,9 @@ public final class BdevSubsystem implements Subsystem {
                 p.put("num_blocks", b.numBlocks());
                 p.put("block_size", b.blockSize());
                 p.put("uuid", b.uuid().toString());
+                if (b.physicalBlockSize() != b.blockSize()) {
+                    p.put("physical_block_size", b.physicalBlockSize());
+                }
             }
             case "aio" -> {
                 Map<String, Object> aio = AioBdevs.config(b);

@@ -11,6 +11,7 @@ import io.ustor.reactor.IdleMode;
 import io.ustor.reactor.Reactor;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.reactor.ReactorOptions;
+import io.ustor.vhost.virtio.Virtio;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +31,12 @@ import java.util.concurrent.TimeUnit;
 @Tag("bench")
 class ClientServerBench {
     private static final long SECONDS = Long.getLong("bench.seconds", 5);
+    private static final long WARMUP_MS = Long.getLong("bench.warmupMs", 1000);
+    /** -Dbench.packed=true: the server offers the packed ring (the client then uses it). */
+    private static final boolean PACKED = Boolean.getBoolean("bench.packed");
+    /** -Dbench.indirect=false: the client refuses indirect descriptors (chains in the ring's own table). */
+    private static final long REFUSED_FEATURES = Boolean.parseBoolean(System.getProperty("bench.indirect", "true"))
+            ? 0 : 1L << Virtio.F_INDIRECT_DESC;
     @TempDir
     Path dir;
 
@@ -87,13 +94,16 @@ class ClientServerBench {
                     ? io.ustor.bdev.nullbdev.NullBdev.create("Malloc0", 262144, 4096, null)
                     : MallocBdev.create("Malloc0", 262144, 4096, null));
             try (VhostBlkController ctrl = VhostBlkController.create(VhostBlkOptions.of("bench", dir, "Malloc0")
-                    .withCpumask(CoreMask.parse("[1]")).withMaxQueues(1), bdevs)) {
-                VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioBench", ctrl.options().socketPath(), 1, 256);
+                    .withCpumask(CoreMask.parse("[1]")).withMaxQueues(1).withPackedRing(PACKED), bdevs)) {
+                VirtioUserBlkBdev v = VirtioUserBlkBdev.attach("VirtioBench", ctrl.options().socketPath(), 1, 256,
+                        VirtioUserBlkBdev.DEFAULT_BOUNCE_BYTES, REFUSED_FEATURES);
                 bdevs.register(v);
                 BdevDesc virtioDesc = bdevs.open("VirtioBench", true, (t, x) -> { });
                 BdevDesc mallocDesc = bdevs.open("Malloc0", true, (t, x) -> { });
                 Reactor client = group.reactor(0), server = group.reactor(1);
-                for (String target : new String[]{"Malloc0 direct", "virtio client -> vhost server"})
+                for (String target : Boolean.parseBoolean(System.getProperty("bench.direct", "true"))
+                        ? new String[]{"Malloc0 direct", "virtio client -> vhost server"}
+                        : new String[]{"virtio client -> vhost server"})
                 for (boolean write : new boolean[]{false, true}) {
                     BdevDesc d = target.startsWith("Malloc") ? mallocDesc : virtioDesc;
                     for (int depth : new int[]{32, 128}) {
@@ -106,7 +116,7 @@ class ClientServerBench {
                             }
                             return null;
                         }).get();
-                        Thread.sleep(1000); // warm-up
+                        Thread.sleep(WARMUP_MS);
                         long d0 = client.call(() -> loop.done).get();
                         long busy0 = server.stats().busyNanos();
                         long t0 = System.nanoTime();

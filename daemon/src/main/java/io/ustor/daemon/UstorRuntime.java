@@ -6,6 +6,7 @@ import io.ustor.bdev.BdevRegistry;
 import io.ustor.daemon.bdev.BdevSubsystem;
 import io.ustor.daemon.config.JsonConfigLoader;
 import io.ustor.daemon.framework.FrameworkMethods;
+import io.ustor.daemon.settings.FrameworkSettings;
 import io.ustor.env.DmaMemory;
 import io.ustor.env.DmaOptions;
 import io.ustor.env.IoBufferPool;
@@ -49,6 +50,7 @@ public final class UstorRuntime implements AutoCloseable {
     private final List<Subsystem> subsystems;
     private final CompletableFuture<String> shutdownRequested = new CompletableFuture<>();
     private IoBufferPool buffers;
+    private IoBufferPoolOptions bufferOptions = IoBufferPoolOptions.defaults();
     private RpcServer rpcServer;
     private boolean closed;
 
@@ -113,9 +115,10 @@ public final class UstorRuntime implements AutoCloseable {
 
     private List<Subsystem> discoverSubsystems() {
         List<Subsystem> found = new ArrayList<>();
+        found.addAll(FrameworkSettings.create(this::bufferOptions, this::setBufferOptions));
         found.add(new BdevSubsystem());
         for (Subsystem s : ServiceLoader.load(Subsystem.class, UstorRuntime.class.getClassLoader())) {
-            if (s.name().equals("bdev")) {
+            if (s.name().equals("bdev") || SETTINGS_FIRST.contains(s.name())) {
                 continue;
             }
             found.add(s);
@@ -127,9 +130,18 @@ public final class UstorRuntime implements AutoCloseable {
      * Dependencies first (a front end after bdev); then bdev modules (bdev_nvme...) before front ends, so that a saved
      * config creates a front end's bdevs before the front end; otherwise in discovery order.
      */
+    /** SPDK's settings-only subsystems, first in a saved config as in SPDK's. */
+    private static final java.util.Set<String> SETTINGS_FIRST = java.util.Set.of("keyring", "iobuf", "sock", "accel");
+
+    /** Whether {@code name} is one of SPDK's settings-only subsystems (no bdevs, nothing served). */
+    public static boolean isSettingsOnly(String name) {
+        return SETTINGS_FIRST.contains(name);
+    }
+
     static List<Subsystem> orderSubsystems(List<Subsystem> discovered) {
         List<Subsystem> found = new ArrayList<>(discovered);
-        found.sort(java.util.Comparator.comparingInt(s -> s.name().equals("bdev") ? 0 : s.name().startsWith("bdev_") ? 1 : 2));
+        found.sort(java.util.Comparator.comparingInt(s -> SETTINGS_FIRST.contains(s.name()) ? -1
+                : s.name().equals("bdev") ? 0 : s.name().startsWith("bdev_") ? 1 : 2));
         Map<String, Subsystem> byName = new LinkedHashMap<>();
         for (Subsystem s : found) {
             if (byName.putIfAbsent(s.name(), s) != null) {
@@ -196,9 +208,22 @@ public final class UstorRuntime implements AutoCloseable {
     /** The data buffer pool, created on first use (SPDK's iobuf defaults take about 200 MiB). */
     public synchronized IoBufferPool buffers() {
         if (buffers == null) {
-            buffers = IoBufferPool.create(IoBufferPoolOptions.defaults(), dma);
+            buffers = IoBufferPool.create(bufferOptions, dma);
         }
         return buffers;
+    }
+
+    /** The buffer pool's sizes: SPDK's defaults unless iobuf_set_options or bdev_set_options changed them. */
+    public synchronized IoBufferPoolOptions bufferOptions() {
+        return bufferOptions;
+    }
+
+    /** Before the pool is first used (SPDK allows iobuf_set_options only before framework_start_init). */
+    public synchronized void setBufferOptions(IoBufferPoolOptions o) {
+        if (buffers != null) {
+            throw new IllegalStateException("the data buffer pool is in use already; set its options at startup");
+        }
+        bufferOptions = o;
     }
 
     public RpcRegistry rpc() {

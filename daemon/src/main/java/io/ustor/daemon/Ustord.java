@@ -116,11 +116,13 @@ public final class Ustord {
                 + (reactors.size() == 1 ? "" : "s") + " on core " + cores + ", " + o.idleMode().name().toLowerCase()
                 + " when idle)");
         out.println("  memory:     " + memoryLine(rt.dma(), o));
-        Subsystem bdev = rt.subsystems().get(0);
-        out.println("  bdevs:      " + bdev.summary());
         StringBuilder fronts = new StringBuilder();
         for (Subsystem s : rt.subsystems()) {
-            if (s == bdev) {
+            if (s.name().equals("bdev")) {
+                out.println("  bdevs:      " + s.summary());
+                continue;
+            }
+            if (UstorRuntime.isSettingsOnly(s.name())) {
                 continue;
             }
             String sum = s.summary();

@@ -64,8 +64,13 @@ class UstorRuntimeTest {
         assertEquals(8192, aio.numBlocks());
 
         ObjectNode saved = rt.saveConfig();
-        JsonNode bdevConfig = saved.get("subsystems").get(0).get("config");
-        assertEquals("bdev", saved.get("subsystems").get(0).get("subsystem").asText());
+        JsonNode bdevConfig = null;
+        for (JsonNode sub : saved.get("subsystems")) {
+            if (sub.get("subsystem").asText().equals("bdev")) {
+                bdevConfig = sub.get("config");
+            }
+        }
+        assertNotNull(bdevConfig, saved.toString());
         assertEquals("bdev_malloc_create", bdevConfig.get(0).get("method").asText());
         assertEquals("913fc008-79a7-447f-b2c4-c73543638c31", bdevConfig.get(0).get("params").get("uuid").asText());
         assertEquals("bdev_null_create", bdevConfig.get(1).get("method").asText());

@@ -6,6 +6,9 @@ import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.delay.DelayBdev;
 import io.ustor.bdev.delay.DelayLatencies;
+import io.ustor.daemon.UstorRuntime;
+import io.ustor.daemon.settings.BdevSettings;
+import io.ustor.daemon.settings.SettingsSubsystem;
 import io.ustor.env.DmaMemory;
 import io.ustor.rpc.RpcRegistry;
 import io.ustor.rpc.Subsystem;
@@ -24,6 +27,7 @@ public final class BdevSubsystem implements Subsystem {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private BdevRegistry bdevs;
+    private SettingsSubsystem settings;
 
     @Override
     public String name() {
@@ -34,11 +38,14 @@ public final class BdevSubsystem implements Subsystem {
     public void registerMethods(RpcRegistry registry, SubsystemContext ctx) {
         this.bdevs = ctx.get(BdevRegistry.class);
         new BdevRpcMethods(bdevs, ctx.get(DmaMemory.class)).register(registry);
+        UstorRuntime rt = ctx.get(UstorRuntime.class);
+        settings = BdevSettings.create(rt::bufferOptions, rt::setBufferOptions);
+        settings.registerMethods(registry, ctx);
     }
 
     @Override
     public List<ObjectNode> saveConfig() {
-        List<ObjectNode> out = new ArrayList<>();
+        List<ObjectNode> out = new ArrayList<>(settings.saveConfig());
         for (Bdev b : bdevs.list()) {
             ObjectNode call = createCall(b);
             if (call != null) {

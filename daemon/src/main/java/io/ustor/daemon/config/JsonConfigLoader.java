@@ -86,10 +86,25 @@ public final class JsonConfigLoader {
                 }
             }
         }
+        List<String> runtimeMethods = rpc.methods(true);
+        int skipped = 0;
         for (Call c : rest) {
-            if (!c.method.equals("framework_start_init")) {
-                run(rpc, source, c);
+            if (c.method.equals("framework_start_init")) {
+                continue;
             }
+            if (!runtimeMethods.contains(c.method)) {
+                // A startup-only setting (iobuf_set_options...) in a config applied at runtime: as rpc.py's
+                // load_config does, skip it rather than fail the whole config.
+                LOG.log(System.Logger.Level.WARNING, "{0}: skipped, callable only before framework_start_init",
+                        describe(source, c));
+                skipped++;
+                continue;
+            }
+            run(rpc, source, c);
+        }
+        if (skipped > 0) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: {1} startup-only calls skipped (the framework was running)",
+                    source, skipped);
         }
         LOG.log(System.Logger.Level.INFO, "applied {0} calls from {1}", calls.size(), source);
     }

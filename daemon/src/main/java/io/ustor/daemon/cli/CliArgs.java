@@ -10,7 +10,8 @@ import java.util.Map;
  * options with a short and/or long name anywhere among them, {@code --long=value} too.
  */
 final class CliArgs {
-    enum Type { STRING, INT, FLOAT, FLAG, CSV }
+    /** FLAG: present or not; SWITCH: argparse's BooleanOptionalAction, {@code --x} true and {@code --no-x} false. */
+    enum Type { STRING, INT, FLOAT, FLAG, SWITCH, CSV }
 
     record Arg(String shortName, String longName, String dest, Type type, boolean required, boolean positional,
                String help) {
@@ -19,6 +20,9 @@ final class CliArgs {
                 return required ? dest : "[" + dest + "]";
             }
             String n = shortName != null ? shortName + (longName != null ? ", " + longName : "") : longName;
+            if (type == Type.SWITCH) {
+                return longName + " | --no-" + longName.substring(2);
+            }
             return type == Type.FLAG ? n : n + " " + dest.toUpperCase();
         }
     }
@@ -63,11 +67,11 @@ final class CliArgs {
                 if (opt == null) {
                     throw new UsageException(method + ": unknown option " + name);
                 }
-                if (opt.type == Type.FLAG) {
+                if (opt.type == Type.FLAG || opt.type == Type.SWITCH) {
                     if (inline != null) {
                         throw new UsageException(method + ": option " + name + " takes no value");
                     }
-                    out.put(opt.dest, Boolean.TRUE);
+                    out.put(opt.dest, !name.startsWith("--no-") || name.equals(opt.longName));
                     continue;
                 }
                 String v = inline;
@@ -100,6 +104,9 @@ final class CliArgs {
             if (!a.positional && (name.equals(a.shortName) || name.equals(a.longName))) {
                 return a;
             }
+            if (a.type == Type.SWITCH && name.equals("--no-" + a.longName.substring(2))) {
+                return a;
+            }
         }
         return null;
     }
@@ -120,7 +127,7 @@ final class CliArgs {
                 case INT -> Long.decode(v);
                 case FLOAT -> Double.parseDouble(v);
                 case CSV -> List.of(v.split(","));
-                case FLAG -> Boolean.TRUE;
+                case FLAG, SWITCH -> Boolean.TRUE;
             };
         } catch (NumberFormatException e) {
             throw new UsageException(method + ": invalid " + (type == Type.INT ? "integer" : "number") + " for "

@@ -131,6 +131,7 @@ final class CliMethods {
         addNvme(m);
         IscsiCliMethods.addTo(m);
         VhostCliMethods.addTo(m);
+        SettingsCliMethods.addTo(m);
         return m;
     }
 
@@ -159,7 +160,7 @@ final class CliMethods {
     }
 
     /** rpc.py's remove_null: every given value under its dest name. */
-    private static ObjectNode copy(Map<String, Object> v, ObjectNode p) {
+    static ObjectNode copy(Map<String, Object> v, ObjectNode p) {
         for (Map.Entry<String, Object> e : v.entrySet()) {
             Object o = e.getValue();
             if (o instanceof String s) {

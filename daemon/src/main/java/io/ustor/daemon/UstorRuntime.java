@@ -11,6 +11,7 @@ import io.ustor.env.DmaMemory;
 import io.ustor.env.DmaOptions;
 import io.ustor.env.IoBufferPool;
 import io.ustor.env.IoBufferPoolOptions;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.reactor.ReactorOptions;
 import io.ustor.rpc.RpcException;
@@ -51,6 +52,8 @@ public final class UstorRuntime implements AutoCloseable {
     private final CompletableFuture<String> shutdownRequested = new CompletableFuture<>();
     private IoBufferPool buffers;
     private IoBufferPoolOptions bufferOptions = IoBufferPoolOptions.defaults();
+    /** TCP front ends' socket buffer sizes: the kernel's unless sock_impl_set_options set the posix ones. */
+    private final SocketBuffers socketBuffers = new SocketBuffers();
     private RpcServer rpcServer;
     private boolean closed;
 
@@ -92,6 +95,7 @@ public final class UstorRuntime implements AutoCloseable {
         context.put(DmaMemory.class, dma);
         context.put(RpcRegistry.class, rpc);
         context.putLazy(IoBufferPool.class, this::buffers);
+        context.put(SocketBuffers.class, socketBuffers);
         this.subsystems = orderSubsystems(discoverSubsystems());
     }
 
@@ -115,7 +119,7 @@ public final class UstorRuntime implements AutoCloseable {
 
     private List<Subsystem> discoverSubsystems() {
         List<Subsystem> found = new ArrayList<>();
-        found.addAll(FrameworkSettings.create(this::bufferOptions, this::setBufferOptions));
+        found.addAll(FrameworkSettings.create(this::bufferOptions, this::setBufferOptions, socketBuffers));
         found.add(new BdevSubsystem());
         for (Subsystem s : ServiceLoader.load(Subsystem.class, UstorRuntime.class.getClassLoader())) {
             if (s.name().equals("bdev") || SETTINGS_FIRST.contains(s.name())) {

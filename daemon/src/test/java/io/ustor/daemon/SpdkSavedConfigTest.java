@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.daemon.config.JsonConfigLoader;
 import io.ustor.env.IoBufferPoolOptions;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.reactor.IdleMode;
 import io.ustor.rpc.RpcException;
 import org.junit.jupiter.api.AfterEach;
@@ -72,6 +73,9 @@ class SpdkSavedConfigTest {
         assertEquals(8, pool.largeCacheSize());
         assertEquals(4096, rt.buffers().options().smallPoolCount(), "the pool is created with them");
         assertNotNull(rt.bdevs().lookup("Malloc0"));
+        SocketBuffers sockets = rt.context().get(SocketBuffers.class);
+        assertEquals(2097152, sockets.recvBytes(), "posix buffer sizes go to the TCP front ends' sockets");
+        assertEquals(2097152, sockets.sendBytes());
         assertEquals(4096, rt.rpc().callAndWait("sock_impl_get_options", json("{\"impl_name\": \"ssl\"}"))
                 .path("recv_buf_size").asInt());
 

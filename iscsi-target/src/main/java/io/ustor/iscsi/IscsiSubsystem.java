@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.env.IoBufferPool;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.reactor.ReactorGroup;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.RpcParams;
@@ -46,6 +47,9 @@ public final class IscsiSubsystem implements Subsystem {
     public synchronized IscsiTarget target() {
         if (target == null) {
             target = IscsiTarget.start(reactors, bdevs, options, bufferPool());
+            if (context != null) {
+                context.find(SocketBuffers.class).ifPresent(target::useSocketBuffers);
+            }
         }
         return target;
     }

@@ -3,6 +3,7 @@ package io.ustor.iscsi;
 import io.ustor.bdev.BdevDesc;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.env.IoBufferPool;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.iscsi.conn.ConnectionHub;
 import io.ustor.iscsi.conn.IscsiConnection;
 import io.ustor.iscsi.conn.PortalListener;
@@ -36,6 +37,7 @@ public final class IscsiTarget implements AutoCloseable {
     private final BdevRegistry bdevs;
     private volatile IscsiOptions options;
     private final IoBufferPool bufferPool;
+    private volatile SocketBuffers socketBuffers = new SocketBuffers();
     private final Map<Integer, PortalGroup> portalGroups = new ConcurrentHashMap<>();
     private final Map<Integer, List<PortalListener>> listeners = new ConcurrentHashMap<>();
     private final Map<Integer, InitiatorGroup> initiatorGroups = new ConcurrentHashMap<>();
@@ -73,6 +75,11 @@ public final class IscsiTarget implements AutoCloseable {
 
     public IscsiOptions options() {
         return options;
+    }
+
+    /** Socket buffer sizes for the connections accepted from now on (the daemon's sock_impl_set_options). */
+    public void useSocketBuffers(SocketBuffers b) {
+        socketBuffers = b;
     }
 
     /** Replaces the options; new sessions negotiate with them. */
@@ -402,6 +409,11 @@ public final class IscsiTarget implements AutoCloseable {
         @Override
         public IoBufferPool bufferPool() {
             return bufferPool;
+        }
+
+        @Override
+        public SocketBuffers socketBuffers() {
+            return socketBuffers;
         }
 
         @Override

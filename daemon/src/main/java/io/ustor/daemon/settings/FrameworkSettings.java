@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.daemon.settings.SettingsSubsystem.When;
 import io.ustor.env.IoBufferPoolOptions;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.Subsystem;
 
@@ -13,8 +14,9 @@ import java.util.function.Supplier;
 
 /**
  * SPDK's settings-only subsystems as ustor has them: {@code iobuf} (applied: the data buffer pool's counts and
- * sizes), {@code sock} and {@code accel} (checked and kept: ustor's TCP front ends use the kernel's socket defaults
- * and copy on the CPU), {@code keyring} (the Linux keyring is not supported: enabling it is refused).
+ * sizes), {@code sock} (the posix buffer sizes applied to the TCP front ends' sockets, the rest kept), {@code accel}
+ * (checked and kept: copies run on the CPU), {@code keyring} (the Linux keyring is not supported: enabling it is
+ * refused).
  */
 public final class FrameworkSettings {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -25,9 +27,11 @@ public final class FrameworkSettings {
     /**
      * @param pool     the pool options in force
      * @param setPool  replaces them (throws IllegalStateException once the pool exists)
+     * @param socketBuffers where sock_impl_set_options for "posix" puts its buffer sizes
      */
-    public static List<Subsystem> create(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool) {
-        return List.of(keyring(), iobuf(pool, setPool), SockSettings.create(), accel());
+    public static List<Subsystem> create(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool,
+                                         SocketBuffers socketBuffers) {
+        return List.of(keyring(), iobuf(pool, setPool), SockSettings.create(socketBuffers), accel());
     }
 
     static SettingsSubsystem iobuf(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool) {

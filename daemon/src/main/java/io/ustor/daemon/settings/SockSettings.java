@@ -3,6 +3,7 @@ package io.ustor.daemon.settings;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.daemon.settings.SettingsSubsystem.When;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.RpcParams;
 import io.ustor.rpc.RpcRegistry;
@@ -17,8 +18,10 @@ import java.util.Set;
 
 /**
  * SPDK's {@code sock} subsystem: {@code sock_set_default_impl}, {@code sock_impl_set_options} and
- * {@code sock_impl_get_options} for SPDK's "posix" and "ssl" implementations. The options are checked and kept
- * (save_config writes what was set); ustor's TCP front ends use the kernel's socket defaults.
+ * {@code sock_impl_get_options} for SPDK's "posix" and "ssl" implementations. Once set for "posix", its
+ * recv_buf_size and send_buf_size are given to every TCP connection the front ends accept (before that, the
+ * kernel's autotuned sizes; what get reports then are SPDK's defaults); the other options are checked and kept
+ * (save_config writes what was set).
  */
 final class SockSettings implements Subsystem {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -30,7 +33,7 @@ final class SockSettings implements Subsystem {
     private final Map<String, OptionsMethod> impls = new LinkedHashMap<>();
     private String defaultImpl;
 
-    private SockSettings() {
+    private SockSettings(SocketBuffers socketBuffers) {
         for (String impl : List.of("posix", "ssl")) {
             // SPDK's defaults for both implementations (module/sock/posix/posix.c).
             ObjectNode d = MAPPER.createObjectNode().put("impl_name", impl)
@@ -38,12 +41,23 @@ final class SockSettings implements Subsystem {
                     .put("enable_recv_pipe", true).put("enable_quickack", false).put("enable_placement_id", 0)
                     .put("enable_zerocopy_send_server", impl.equals("posix")).put("enable_zerocopy_send_client", false)
                     .put("zerocopy_threshold", 0).put("tls_version", 0).put("enable_ktls", false);
-            impls.put(impl, new OptionsMethod("sock_impl_set_options", PARAMS, d, null));
+            // posix is what ustor's TCP front ends are: its buffer sizes apply to the sockets they accept from then on.
+            OptionsMethod.Hook hook = !impl.equals("posix") ? null : merged -> socketBuffers.set(
+                    socketSize(merged, "recv_buf_size"), socketSize(merged, "send_buf_size"));
+            impls.put(impl, new OptionsMethod("sock_impl_set_options", PARAMS, d, hook));
         }
     }
 
-    static SockSettings create() {
-        return new SockSettings();
+    private static int socketSize(ObjectNode merged, String name) throws RpcException {
+        long v = merged.path(name).asLong();
+        if (v > Integer.MAX_VALUE) {
+            throw RpcException.invalidParams("parameter '" + name + "' is larger than a socket buffer can be: " + v);
+        }
+        return (int) v;
+    }
+
+    static SockSettings create(SocketBuffers socketBuffers) {
+        return new SockSettings(socketBuffers);
     }
 
     @Override

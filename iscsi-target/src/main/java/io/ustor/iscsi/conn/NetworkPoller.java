@@ -73,10 +73,11 @@ public final class NetworkPoller implements Poller {
         return count;
     }
 
-    /** Takes over an accepted socket: TCP_NODELAY, a new connection on this reactor. */
+    /** Takes over an accepted socket: TCP_NODELAY, the configured buffer sizes, a new connection on this reactor. */
     void adopt(int fd, int portalGroupTag) {
         try {
             TcpSockets.setNoDelay(fd, true);
+            ctx.socketBuffers().applyTo(fd);
             IscsiConnection c = new IscsiConnection(ctx, reactor, this, fd, portalGroupTag);
             int slot = -1;
             for (int i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 package io.ustor.iscsi.conn;
 
 import io.ustor.env.IoBufferPool;
+import io.ustor.env.net.SocketBuffers;
 import io.ustor.iscsi.AuthGroup;
 import io.ustor.iscsi.InitiatorGroup;
 import io.ustor.iscsi.IscsiOptions;
@@ -16,6 +17,9 @@ public interface TargetContext {
 
     /** The pool task data buffers come from, or null (each task uses memory of its own). */
     IoBufferPool bufferPool();
+
+    /** Socket buffer sizes for accepted connections (none set: the kernel's). */
+    SocketBuffers socketBuffers();
 
     TargetNode findTarget(String name);
 

@@ -119,7 +119,8 @@ public final class UstorRuntime implements AutoCloseable {
 
     private List<Subsystem> discoverSubsystems() {
         List<Subsystem> found = new ArrayList<>();
-        found.addAll(FrameworkSettings.create(this::bufferOptions, this::setBufferOptions, socketBuffers));
+        found.addAll(FrameworkSettings.create(this::bufferOptions, this::setBufferOptions, this::buffersIfCreated,
+                socketBuffers));
         found.add(new BdevSubsystem());
         for (Subsystem s : ServiceLoader.load(Subsystem.class, UstorRuntime.class.getClassLoader())) {
             if (s.name().equals("bdev") || SETTINGS_FIRST.contains(s.name())) {
@@ -214,6 +215,11 @@ public final class UstorRuntime implements AutoCloseable {
         if (buffers == null) {
             buffers = IoBufferPool.create(bufferOptions, dma);
         }
+        return buffers;
+    }
+
+    /** The pool if something has used it, else null (without creating it). */
+    public synchronized IoBufferPool buffersIfCreated() {
         return buffers;
     }
 

@@ -114,6 +114,26 @@ class UstordIscsiTest {
     }
 
     @Test
+    void iobufStatsCountTheTargetsDataBuffers() throws Exception {
+        String lun = "iscsi://127.0.0.1:" + port + "/" + DISK1 + "/0";
+        tool("iscsi-perf", "-t", "1", "-m", "4", "-b", "8", lun); // 4 KiB reads: small buffers
+        try (RawJsonClient c = new RawJsonClient(socket)) {
+            JsonNode stats = c.call(1, "iobuf_get_stats", null).get("result");
+            JsonNode iscsi = null;
+            for (JsonNode m : stats) {
+                if (m.get("module").asText().equals("iscsi")) {
+                    iscsi = m;
+                }
+            }
+            assertTrue(iscsi != null, stats.toString());
+            JsonNode small = iscsi.get("small_pool");
+            assertTrue(small.get("cache").asLong() + small.get("main").asLong() > 1000, stats.toString());
+            assertEquals(0, small.get("retry").asLong(), stats.toString());
+            assertTrue(iscsi.get("large_pool").has("main"), stats.toString());
+        }
+    }
+
+    @Test
     void ustorRpcManagesIscsiWithRpcPyArguments() throws Exception {
         ok(rpc("bdev_malloc_create", "-b", "MallocI", "8", "512"));
         ok(rpc("bdev_malloc_create", "-b", "MallocJ", "4", "4096"));

@@ -152,7 +152,7 @@ public final class IoBufferCache implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "iobuf cache {0} closed with {1} waiters queued; they will not be called",
                     name, Integer.toString(dropped));
         }
-        pool.cacheClosed(small.capacity, large.capacity);
+        pool.cacheClosed(this, small.capacity, large.capacity);
     }
 
     @Override

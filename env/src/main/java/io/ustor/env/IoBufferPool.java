@@ -19,6 +19,7 @@ public final class IoBufferPool implements AutoCloseable {
     private final DmaMemory memory;
     final IoBufferClass small, large;
     private int smallCacheTotal, largeCacheTotal;
+    private final java.util.List<IoBufferCache> caches = new java.util.ArrayList<>();
     private boolean closed;
 
     private IoBufferPool(IoBufferPoolOptions options, DmaMemory memory) {
@@ -71,10 +72,18 @@ public final class IoBufferPool implements AutoCloseable {
         }
         smallCacheTotal += smallCacheSize;
         largeCacheTotal += largeCacheSize;
-        return new IoBufferCache(this, name, smallCacheSize, largeCacheSize);
+        IoBufferCache c = new IoBufferCache(this, name, smallCacheSize, largeCacheSize);
+        caches.add(c);
+        return c;
     }
 
-    synchronized void cacheClosed(int smallCacheSize, int largeCacheSize) {
+    /** The caches open now (for statistics: their counters are read racily, from any thread). */
+    public synchronized java.util.List<IoBufferCache> caches() {
+        return java.util.List.copyOf(caches);
+    }
+
+    synchronized void cacheClosed(IoBufferCache c, int smallCacheSize, int largeCacheSize) {
+        caches.remove(c);
         smallCacheTotal -= smallCacheSize;
         largeCacheTotal -= largeCacheSize;
     }

@@ -1,14 +1,20 @@
 package io.ustor.daemon.settings;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.daemon.settings.SettingsSubsystem.When;
+import io.ustor.env.IoBufferCache;
+import io.ustor.env.IoBufferPool;
 import io.ustor.env.IoBufferPoolOptions;
+import io.ustor.env.IoBufferStats;
 import io.ustor.env.net.SocketBuffers;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.Subsystem;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -27,14 +33,16 @@ public final class FrameworkSettings {
     /**
      * @param pool     the pool options in force
      * @param setPool  replaces them (throws IllegalStateException once the pool exists)
+     * @param poolIfCreated the pool, or null while nothing has used it (iobuf_get_stats does not create it)
      * @param socketBuffers where sock_impl_set_options for "posix" puts its buffer sizes
      */
     public static List<Subsystem> create(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool,
-                                         SocketBuffers socketBuffers) {
-        return List.of(keyring(), iobuf(pool, setPool), SockSettings.create(socketBuffers), accel());
+                                         Supplier<IoBufferPool> poolIfCreated, SocketBuffers socketBuffers) {
+        return List.of(keyring(), iobuf(pool, setPool, poolIfCreated), SockSettings.create(socketBuffers), accel());
     }
 
-    static SettingsSubsystem iobuf(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool) {
+    static SettingsSubsystem iobuf(Supplier<IoBufferPoolOptions> pool, Consumer<IoBufferPoolOptions> setPool,
+                                   Supplier<IoBufferPool> poolIfCreated) {
         IoBufferPoolOptions o = pool.get();
         ObjectNode defaults = MAPPER.createObjectNode()
                 .put("small_pool_count", o.smallPoolCount()).put("large_pool_count", o.largePoolCount())
@@ -60,7 +68,40 @@ public final class FrameworkSettings {
                         throw RpcException.internal(e.getMessage());
                     }
                 });
-        return new SettingsSubsystem("iobuf").with(m, When.STARTUP, true);
+        return new SettingsSubsystem("iobuf").with(m, When.STARTUP, true)
+                .withMethod("iobuf_get_stats", p -> {
+                    p.requireNone("iobuf_get_stats");
+                    return iobufStats(poolIfCreated.get());
+                }, When.RUNTIME);
+    }
+
+    /**
+     * SPDK's iobuf_get_stats: per module (a cache's name up to its first space: "iscsi reactor_0" is iscsi's), the
+     * gets served from the reactors' caches, from the shared pool, and the ones that had to wait.
+     */
+    static ArrayNode iobufStats(IoBufferPool p) {
+        Map<String, long[]> byModule = new TreeMap<>();
+        if (p != null) {
+            for (IoBufferCache c : p.caches()) {
+                String n = c.name();
+                long[] t = byModule.computeIfAbsent(n.contains(" ") ? n.substring(0, n.indexOf(' ')) : n,
+                        k -> new long[6]);
+                IoBufferStats small = c.smallStats(), large = c.largeStats();
+                t[0] += small.cacheHits();
+                t[1] += small.globalGets();
+                t[2] += small.waits();
+                t[3] += large.cacheHits();
+                t[4] += large.globalGets();
+                t[5] += large.waits();
+            }
+        }
+        ArrayNode out = MAPPER.createArrayNode();
+        byModule.forEach((module, t) -> {
+            ObjectNode m = out.addObject().put("module", module);
+            m.putObject("small_pool").put("cache", t[0]).put("main", t[1]).put("retry", t[2]);
+            m.putObject("large_pool").put("cache", t[3]).put("main", t[4]).put("retry", t[5]);
+        });
+        return out;
     }
 
     static SettingsSubsystem accel() {

@@ -24,6 +24,7 @@ final class SettingsCliMethods {
                 .option(null, "--large-bufsize", "large_bufsize", Type.INT, "Size of a large buffer in bytes")
                 .option(null, "--enable-numa", "enable_numa", Type.FLAG, "per-NUMA pools (refused by ustor)"),
                 Output.NONE);
+        add(m, "iobuf_get_stats", "Display iobuf statistics", new CliArgs(), Output.DICT);
         add(m, "accel_set_options", "Set accel framework's options", new CliArgs()
                 .option(null, "--small-cache-size", "small_cache_size", Type.INT, "Size of the small iobuf cache")
                 .option(null, "--large-cache-size", "large_cache_size", Type.INT, "Size of the large iobuf cache")

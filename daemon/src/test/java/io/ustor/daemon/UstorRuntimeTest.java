@@ -160,6 +160,36 @@ class UstorRuntimeTest {
     }
 
     @Test
+    void splitBdevMethodsSaveAndReload() throws Exception {
+        rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Big\", \"num_blocks\": 8192, \"block_size\": 512}"));
+        JsonNode names = rt.rpc().callAndWait("bdev_split_create",
+                json("{\"base_bdev\": \"Big\", \"split_count\": 2}"));
+        assertEquals("[\"Bigp0\",\"Bigp1\"]", names.toString());
+        assertEquals(4096, rt.bdevs().lookup("Bigp1").numBlocks());
+        RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_split_create",
+                json("{\"base_bdev\": \"Nope\", \"split_count\": 2}")));
+        assertEquals(-19, e.code(), e.getMessage());
+        e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_split_create",
+                json("{\"base_bdev\": \"Big\", \"split_count\": 2, \"split\": 1}")));
+        assertEquals(RpcException.INVALID_PARAMS, e.code());
+
+        ObjectNode saved = rt.saveConfig();
+        String text = saved.toString();
+        assertTrue(text.indexOf("bdev_split_create") > text.indexOf("\"Big\""), text);
+        assertEquals(text.indexOf("bdev_split_create"), text.lastIndexOf("bdev_split_create"), "one call for both parts");
+        rt.close();
+        rt = UstorRuntime.start(RuntimeOptions.defaults().withNoHuge(true).withIdleMode(IdleMode.ADAPTIVE));
+        rt.loadConfig(saved);
+        assertEquals(4096, rt.bdevs().lookup("Bigp0").numBlocks());
+        assertEquals(Boolean.TRUE, rt.rpc().callAndWait("bdev_split_delete", json("{\"base_bdev\": \"Big\"}"))
+                .booleanValue());
+        assertNull(rt.bdevs().lookup("Bigp1"));
+        e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_split_delete",
+                json("{\"base_bdev\": \"Big\"}")));
+        assertEquals(-19, e.code(), e.getMessage());
+    }
+
+    @Test
     void delayBdevMethodsWithSpdksParameters() throws Exception {
         rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Slow\", \"num_blocks\": 64, \"block_size\": 512}"));
         JsonNode name = rt.rpc().callAndWait("bdev_delay_create", json("""

@@ -2,6 +2,7 @@ package io.ustor.bdev.delay;
 
 import io.ustor.bdev.BdevChannel;
 import io.ustor.bdev.BdevDesc;
+import io.ustor.bdev.BdevForwarder;
 import io.ustor.bdev.BdevIo;
 import io.ustor.bdev.BdevIoCallback;
 import io.ustor.bdev.BdevIoStatus;
@@ -34,18 +35,7 @@ final class DelayChannel implements BdevIoCallback, Poller {
     }
 
     void submit(BdevIo io) {
-        int rc = switch (io.type()) {
-            case READ -> base.readv(baseChannel, io.iovs(), io.iovOffsets(), io.iovLengths(), io.iovCount(),
-                    io.offsetBlocks(), io.numBlocks(), this, io);
-            case WRITE -> base.writev(baseChannel, io.iovs(), io.iovOffsets(), io.iovLengths(), io.iovCount(),
-                    io.offsetBlocks(), io.numBlocks(), this, io);
-            case COMPARE -> base.comparev(baseChannel, io.iovs(), io.iovOffsets(), io.iovLengths(), io.iovCount(),
-                    io.offsetBlocks(), io.numBlocks(), this, io);
-            case FLUSH -> base.flush(baseChannel, io.offsetBlocks(), io.numBlocks(), this, io);
-            case UNMAP -> base.unmap(baseChannel, io.offsetBlocks(), io.numBlocks(), this, io);
-            case WRITE_ZEROES -> base.writeZeroes(baseChannel, io.offsetBlocks(), io.numBlocks(), this, io);
-            case RESET -> base.reset(baseChannel, this, io);
-        };
+        int rc = BdevForwarder.forward(base, baseChannel, io, 0, this);
         if (rc != 0) {
             io.completeErrno(rc); // -ENOMEM makes the layer retry later
         }
@@ -55,11 +45,7 @@ final class DelayChannel implements BdevIoCallback, Poller {
     public void onComplete(BdevIo baseIo, boolean success, Object cbArg) {
         BdevIo io = (BdevIo) cbArg;
         if (!success) {
-            if (baseIo.status() == BdevIoStatus.FAILED) {
-                io.completeErrno(baseIo.errno());
-            } else {
-                io.complete(baseIo.status());
-            }
+            BdevForwarder.completeAs(io, baseIo);
             return;
         }
         DelayLatencies l = bdev.latencies();

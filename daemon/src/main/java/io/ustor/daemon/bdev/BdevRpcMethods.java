@@ -5,6 +5,8 @@ import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.IoStats;
 import io.ustor.bdev.delay.DelayBdev;
+import io.ustor.bdev.split.SplitBase;
+import io.ustor.bdev.split.SplitBdev;
 import io.ustor.bdev.delay.DelayLatencies;
 import io.ustor.bdev.malloc.MallocBdev;
 import io.ustor.bdev.nullbdev.NullBdev;
@@ -45,6 +47,7 @@ final class BdevRpcMethods {
             "p99_read_latency", "avg_write_latency", "p99_write_latency", "uuid");
     private static final Set<String> DELAY_UPDATE_PARAMS = Set.of("delay_bdev_name", "latency_type", "latency_us");
     private static final Set<String> NAME_ONLY = Set.of("name");
+    private static final Set<String> SPLIT_PARAMS = Set.of("base_bdev", "split_count", "split_size_mb");
     private static final Set<String> GET_BDEVS_PARAMS = Set.of("name", "timeout");
     private static final Set<String> IOSTAT_PARAMS = Set.of("name", "names", "per_channel", "reset_mode");
     private static final long WAIT_POLL_MS = 10;
@@ -70,6 +73,8 @@ final class BdevRpcMethods {
         r.register("bdev_delay_create", this::delayCreate);
         r.register("bdev_delay_delete", p -> delete(p, "delay"));
         r.register("bdev_delay_update_latency", this::delayUpdateLatency);
+        r.register("bdev_split_create", this::splitCreate);
+        r.register("bdev_split_delete", this::splitDelete);
     }
 
     // ---- queries ----
@@ -286,6 +291,36 @@ final class BdevRpcMethods {
         } catch (BdevException e) {
             throw RpcException.invalidParams(e.getMessage());
         }
+    }
+
+    // ---- split ----
+
+    /** SPDK's bdev_split_create: the names of the parts made. */
+    private Object splitCreate(RpcParams p) throws RpcException {
+        p.allowOnly(SPLIT_PARAMS);
+        String base = p.requiredString("base_bdev");
+        int count = p.requiredUint32("split_count");
+        long sizeMb = p.optionalLong("split_size_mb", 0);
+        if (count <= 0 || sizeMb < 0) {
+            throw RpcException.invalidParams("split_count must be at least 1 and split_size_mb >= 0");
+        }
+        try {
+            return SplitBase.create(bdevs, base, count, sizeMb).parts().stream().map(Bdev::name).toList();
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+    }
+
+    /** SPDK's bdev_split_delete: every part of {@code base_bdev} goes, and the base is released. */
+    private Object splitDelete(RpcParams p) throws RpcException {
+        p.allowOnly(Set.of("base_bdev"));
+        String base = p.requiredString("base_bdev");
+        for (Bdev b : bdevs.list()) {
+            if (b instanceof SplitBdev part && part.split().base().name().equals(base)) {
+                return part.split().delete().thenApply(v -> (Object) Boolean.TRUE);
+            }
+        }
+        throw RpcException.errno(Errno.ENODEV, "bdev " + base + " is not split");
     }
 
     // ---- shared ----

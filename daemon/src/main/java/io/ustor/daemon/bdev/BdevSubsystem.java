@@ -6,6 +6,7 @@ import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.delay.DelayBdev;
 import io.ustor.bdev.delay.DelayLatencies;
+import io.ustor.bdev.split.SplitBdev;
 import io.ustor.daemon.UstorRuntime;
 import io.ustor.daemon.settings.BdevSettings;
 import io.ustor.daemon.settings.SettingsSubsystem;
@@ -117,6 +118,17 @@ public final class BdevSubsystem implements Subsystem {
                 p.put("avg_write_latency", l.avgWriteUs());
                 p.put("p99_write_latency", l.p99WriteUs());
                 p.put("uuid", b.uuid().toString());
+            }
+            case "split" -> {
+                // One call for all the parts, where the first one is (right after its base).
+                if (!(b instanceof SplitBdev part) || part.offsetBlocks() != 0) {
+                    return null;
+                }
+                call.put("method", "bdev_split_create");
+                p = call.putObject("params");
+                p.put("base_bdev", part.split().base().name());
+                p.put("split_count", part.split().splitCount());
+                p.put("split_size_mb", part.split().splitSizeMb());
             }
             default -> {
                 return null;

@@ -58,6 +58,13 @@ final class CliMethods {
                 }, Output.DICT);
         add(m, "bdev_wait_for_examine", "Report when all bdevs have been examined", new CliArgs(),
                 CliMethods::copy, Output.NONE);
+        add(m, "bdev_split_create", "Split a base bdev into equal parts, each a bdev", new CliArgs()
+                        .positional("base_bdev", Type.STRING, "base bdev name")
+                        .option("-s", "--split-size-mb", "split_size_mb", Type.INT, "size in MiB for each bdev")
+                        .positional("split_count", Type.INT, "number of split bdevs to create"),
+                CliMethods::copy, Output.ARRAY);
+        add(m, "bdev_split_delete", "Delete the split bdevs of a base bdev", new CliArgs()
+                .positional("base_bdev", Type.STRING, "base bdev name"), CliMethods::copy, Output.NONE);
         add(m, "bdev_malloc_create", "Create a bdev with malloc backend", new CliArgs()
                         .option("-b", "--name", "name", Type.STRING, "name of the bdev")
                         .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)")

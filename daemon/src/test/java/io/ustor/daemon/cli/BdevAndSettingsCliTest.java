@@ -13,8 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** ustor-rpc's forms of the settings methods (rpc.py's), and what they build is what the methods take. */
-class SettingsCliTest {
+/** ustor-rpc's forms of the split and settings methods (rpc.py's), and what they build is what the methods take. */
+class BdevAndSettingsCliTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private static ObjectNode params(String method, String... argv) throws UsageException {
@@ -36,6 +36,13 @@ class SettingsCliTest {
         assertTrue(e.getMessage().contains("takes no value"), e.getMessage());
         assertEquals("--hotplug | --no-hotplug", CliMethods.all().get("bdev_nvme_set_hotplug").args().args.get(0)
                 .display());
+    }
+
+    @Test
+    void splitFormsTakeRpcPyArguments() throws UsageException {
+        assertEquals("{\"base_bdev\":\"Malloc0\",\"split_size_mb\":16,\"split_count\":4}",
+                params("bdev_split_create", "Malloc0", "-s", "16", "4").toString());
+        assertEquals("{\"base_bdev\":\"Malloc0\"}", params("bdev_split_delete", "Malloc0").toString());
     }
 
     @Test

@@ -6,7 +6,7 @@ import io.ustor.bdev.BdevEventType;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevIo;
 import io.ustor.bdev.BdevRegistry;
-import io.ustor.bdev.IoType;
+import io.ustor.bdev.VirtualBdev;
 import io.ustor.reactor.Reactor;
 
 import java.util.LinkedHashMap;
@@ -19,16 +19,14 @@ import java.util.concurrent.CompletableFuture;
  * write completions back until their latency has passed since submission. When the base bdev goes away, so does
  * this one.
  */
-public final class DelayBdev extends Bdev {
+public final class DelayBdev extends VirtualBdev {
     private static final System.Logger LOG = System.getLogger(DelayBdev.class.getName());
 
-    private final Bdev base;
     private final BdevDesc baseDesc;
     private volatile DelayLatencies latencies;
 
     private DelayBdev(String name, Bdev base, BdevDesc baseDesc, DelayLatencies latencies, UUID uuid) {
-        super(name, base.numBlocks(), base.blockSize(), uuid);
-        this.base = base;
+        super(name, base, base.numBlocks(), uuid);
         this.baseDesc = baseDesc;
         this.latencies = latencies;
     }
@@ -65,10 +63,6 @@ public final class DelayBdev extends Bdev {
         baseDesc.close();
     }
 
-    public Bdev base() {
-        return base;
-    }
-
     public DelayLatencies latencies() {
         return latencies;
     }
@@ -89,35 +83,10 @@ public final class DelayBdev extends Bdev {
     }
 
     @Override
-    public boolean supportsIoType(IoType type) {
-        return base.supportsIoType(type);
-    }
-
-    @Override
-    public int maxTransferBlocks() {
-        return base.maxTransferBlocks();
-    }
-
-    @Override
-    public int optimalIoBoundaryBlocks() {
-        return base.optimalIoBoundaryBlocks();
-    }
-
-    @Override
-    public int requiredAlignment() {
-        return base.requiredAlignment();
-    }
-
-    @Override
-    public boolean writeCache() {
-        return base.writeCache();
-    }
-
-    @Override
     public Map<String, Object> driverSpecific() {
         DelayLatencies l = latencies;
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("base_bdev_name", base.name());
+        d.put("base_bdev_name", base().name());
         d.put("avg_read_latency", l.avgReadUs());
         d.put("p99_read_latency", l.p99ReadUs());
         d.put("avg_write_latency", l.avgWriteUs());

@@ -1,20 +1,19 @@
 package io.ustor.bdev.split;
 
-import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevIo;
-import io.ustor.bdev.IoType;
+import io.ustor.bdev.VirtualBdev;
 import io.ustor.reactor.Reactor;
 
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /** One part of a {@link SplitBase}: its blocks are the base's from {@code offsetBlocks} on. */
-public final class SplitBdev extends Bdev {
+public final class SplitBdev extends VirtualBdev {
     private final SplitBase split;
     private final long offsetBlocks;
 
     SplitBdev(SplitBase split, String name, long offsetBlocks, long numBlocks) {
-        super(name, numBlocks, split.base().blockSize(), null);
+        super(name, split.base(), numBlocks, null);
         this.split = split;
         this.offsetBlocks = offsetBlocks;
     }
@@ -35,31 +34,6 @@ public final class SplitBdev extends Bdev {
     @Override
     public String moduleName() {
         return "split";
-    }
-
-    @Override
-    public boolean supportsIoType(IoType type) {
-        return split.base().supportsIoType(type);
-    }
-
-    @Override
-    public int maxTransferBlocks() {
-        return split.base().maxTransferBlocks();
-    }
-
-    @Override
-    public int requiredAlignment() {
-        return split.base().requiredAlignment();
-    }
-
-    @Override
-    public int physicalBlockSize() {
-        return split.base().physicalBlockSize();
-    }
-
-    @Override
-    public boolean writeCache() {
-        return split.base().writeCache();
     }
 
     @Override

@@ -169,6 +169,14 @@ public abstract class Bdev {
     /** Releases the device; called once after unregistering, when no descriptor and no channel is left. */
     protected abstract CompletableFuture<Void> destruct();
 
+    /**
+     * A reset is starting: the channel takes no new requests, and the reset waits for the ones in flight. A module
+     * that holds requests back indefinitely ends them now (as aborted), so the reset does not wait forever. Called on
+     * the channel's reactor; nothing to do by default.
+     */
+    protected void resetStarting(Object moduleChannel) {
+    }
+
     /** The module changed the size: tells every open descriptor (RESIZE). Growing or shrinking; control plane. */
     protected final void resize(long newNumBlocks) {
         if (newNumBlocks <= 0) {
@@ -218,6 +226,16 @@ public abstract class Bdev {
         synchronized (r.lock) {
             return claimModule;
         }
+    }
+
+    /**
+     * Runs {@code visit} with this bdev's module channel on each reactor that has one (on that reactor); the future
+     * completes once every one was visited. For control-plane actions on per-reactor module state.
+     */
+    protected final CompletableFuture<Void> forEachModuleChannel(java.util.function.Consumer<Object> visit) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ioDevice.forEachChannel((r, ch) -> visit.accept(ch.moduleChannel), () -> done.complete(null));
+        return done;
     }
 
     /** The per-reactor channel device; used by the layer. */

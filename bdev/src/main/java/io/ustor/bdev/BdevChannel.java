@@ -616,6 +616,7 @@ public final class BdevChannel {
     /** On this reactor: hold new requests; tell {@code reset} once nothing is in flight. */
     void freeze(BdevReset reset) {
         frozen = true;
+        bdev.resetStarting(moduleChannel);
         if (inFlight > 0) {
             resetWaiter = reset;
             reset.expectDrain();

@@ -190,6 +190,40 @@ class UstorRuntimeTest {
     }
 
     @Test
+    void errorBdevMethodsWithSpdksParameters() throws Exception {
+        rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Disk\", \"num_blocks\": 64, \"block_size\": 512}"));
+        assertEquals("EE_Disk", rt.rpc().callAndWait("bdev_error_create", json("{\"base_name\": \"Disk\"}")).asText());
+        rt.rpc().callAndWait("bdev_error_inject_error", json("{\"name\": \"EE_Disk\", \"io_type\": \"read\", "
+                + "\"error_type\": \"failure\", \"num\": 3, \"queue_depth\": 0}"));
+        assertEquals(3, ((io.ustor.bdev.error.ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(io.ustor.bdev.IoType.READ));
+        rt.rpc().callAndWait("bdev_error_inject_error", json("{\"name\": \"EE_Disk\", \"io_type\": \"clear\", "
+                + "\"error_type\": \"failure\"}"));
+        assertEquals(0, ((io.ustor.bdev.error.ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(io.ustor.bdev.IoType.READ));
+        assertEquals(true, rt.rpc().callAndWait("bdev_error_resume_pending", json("{\"name\": \"EE_Disk\"}"))
+                .booleanValue());
+        for (String bad : new String[]{"{\"name\": \"EE_Disk\", \"io_type\": \"compare\", \"error_type\": \"failure\"}",
+                "{\"name\": \"EE_Disk\", \"io_type\": \"read\", \"error_type\": \"nvme_failure\"}",
+                "{\"name\": \"EE_Disk\", \"io_type\": \"read\", \"error_type\": \"corrupt_data\"}",
+                "{\"name\": \"EE_Disk\", \"io_type\": \"read\", \"error_type\": \"failure\", \"bogus\": 1}"}) {
+            RpcException e = assertThrows(RpcException.class,
+                    () -> rt.rpc().callAndWait("bdev_error_inject_error", json(bad)), bad);
+            assertEquals(RpcException.INVALID_PARAMS, e.code(), bad + ": " + e.getMessage());
+        }
+        RpcException e = assertThrows(RpcException.class, () -> rt.rpc().callAndWait("bdev_error_inject_error",
+                json("{\"name\": \"Disk\", \"io_type\": \"read\", \"error_type\": \"failure\"}")));
+        assertEquals(-19, e.code(), "not an error bdev");
+
+        ObjectNode saved = rt.saveConfig();
+        assertTrue(saved.toString().contains("\"bdev_error_create\""), saved.toString());
+        rt.close();
+        rt = UstorRuntime.start(RuntimeOptions.defaults().withNoHuge(true).withIdleMode(IdleMode.ADAPTIVE));
+        rt.loadConfig(saved);
+        assertEquals("error", rt.bdevs().lookup("Disk").claimedBy());
+        rt.rpc().callAndWait("bdev_error_delete", json("{\"name\": \"EE_Disk\"}"));
+        assertNull(rt.bdevs().lookup("EE_Disk"));
+    }
+
+    @Test
     void delayBdevMethodsWithSpdksParameters() throws Exception {
         rt.rpc().callAndWait("bdev_malloc_create", json("{\"name\": \"Slow\", \"num_blocks\": 64, \"block_size\": 512}"));
         JsonNode name = rt.rpc().callAndWait("bdev_delay_create", json("""

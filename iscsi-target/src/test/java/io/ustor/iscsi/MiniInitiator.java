@@ -310,6 +310,29 @@ final class MiniInitiator implements AutoCloseable {
         }
     }
 
+    /** {status, sense key, ASC, ASCQ} of a SCSI Response (zeros for the sense when it carries none). */
+    static int[] statusAndSense(Pdu p) {
+        int status = p.u8(3);
+        if (p.data().length < 2 + 14) {
+            return new int[]{status, 0, 0, 0};
+        }
+        byte[] s = java.util.Arrays.copyOfRange(p.data(), 2, p.data().length);
+        if ((s[0] & 0x7f) >= 0x72) { // descriptor format
+            return new int[]{status, s[1] & 0xf, s[2] & 0xff, s[3] & 0xff};
+        }
+        return new int[]{status, s[2] & 0xf, s[12] & 0xff, s[13] & 0xff};
+    }
+
+    /** Reads until the SCSI Response to {@code itt} (skipping other PDUs); its {@link #statusAndSense}. */
+    int[] responseTo(int itt) throws IOException {
+        while (true) {
+            Pdu p = read();
+            if (p.opcode() == 0x21 && p.i32(16) == itt) {
+                return statusAndSense(p);
+            }
+        }
+    }
+
     /** NOP-Out ping; returns the NOP-In's echoed data. */
     byte[] ping(byte[] data) throws IOException {
         byte[] h = header(0x00 | 0x40, 0x80);

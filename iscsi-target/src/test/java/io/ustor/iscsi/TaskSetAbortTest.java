@@ -110,7 +110,7 @@ class TaskSetAbortTest {
         return taskManagement(m, function, lun, 0xffffffff, 0);
     }
 
-    private static int taskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
+    static int taskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
             throws IOException {
         int itt = sendTaskManagement(m, function, lun, refItt, refCmdSn);
         while (true) {
@@ -134,15 +134,7 @@ class TaskSetAbortTest {
             p = m.read();
         } while (p.opcode() != 0x21);
         assertEquals(itt, p.i32(16), "the first SCSI Response is the TEST UNIT READY's, not an aborted write's");
-        int status = p.u8(3);
-        if (p.data().length < 2 + 14) {
-            return new int[]{status, 0, 0, 0};
-        }
-        byte[] s = java.util.Arrays.copyOfRange(p.data(), 2, p.data().length);
-        if ((s[0] & 0x7f) >= 0x72) { // descriptor format
-            return new int[]{status, s[1] & 0xf, s[2] & 0xff, s[3] & 0xff};
-        }
-        return new int[]{status, s[2] & 0xf, s[12] & 0xff, s[13] & 0xff};
+        return MiniInitiator.statusAndSense(p);
     }
 
     /** The next TEST UNIT READY of {@code m} reports CHECK CONDITION, UNIT ATTENTION with this ASC/ASCQ. */
@@ -225,7 +217,7 @@ class TaskSetAbortTest {
     }
 
     /** Sends an immediate task management request without waiting; returns its ITT. */
-    private static int sendTaskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
+    static int sendTaskManagement(MiniInitiator m, int function, int lun, int refItt, int refCmdSn)
             throws IOException {
         byte[] h = MiniInitiator.header(0x02 | 0x40, 0x80 | function);
         h[9] = (byte) lun;

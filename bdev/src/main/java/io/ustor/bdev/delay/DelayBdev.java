@@ -2,7 +2,6 @@ package io.ustor.bdev.delay;
 
 import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevDesc;
-import io.ustor.bdev.BdevEventType;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevIo;
 import io.ustor.bdev.BdevRegistry;
@@ -20,7 +19,6 @@ import java.util.concurrent.CompletableFuture;
  * this one.
  */
 public final class DelayBdev extends VirtualBdev {
-    private static final System.Logger LOG = System.getLogger(DelayBdev.class.getName());
 
     private final BdevDesc baseDesc;
     private volatile DelayLatencies latencies;
@@ -42,20 +40,13 @@ public final class DelayBdev extends VirtualBdev {
             throw new BdevException(io.ustor.env.Errno.ENODEV, "delay " + name + ": base bdev " + baseName + " not found");
         }
         DelayBdev[] self = new DelayBdev[1];
-        BdevDesc desc = registry.open(baseName, true, (type, d) -> {
-            if (type == BdevEventType.REMOVE && self[0] != null) {
-                LOG.log(System.Logger.Level.INFO, "bdev {0}: base bdev {1} is going away", name, baseName);
+        BdevDesc desc = VirtualBdev.openAndClaim(registry, baseName, "delay", () -> {
+            if (self[0] != null) {
                 registry.unregister(name);
             }
         });
-        try {
-            desc.claim("delay");
-            self[0] = new DelayBdev(name, base, desc, latencies, uuidOrNull);
-            return self[0];
-        } catch (RuntimeException e) {
-            desc.close();
-            throw e;
-        }
+        self[0] = new DelayBdev(name, base, desc, latencies, uuidOrNull);
+        return self[0];
     }
 
     /** Gives up the base bdev when this delay bdev was never registered (registration failed). */

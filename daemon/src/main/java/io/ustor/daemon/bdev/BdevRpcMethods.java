@@ -1,10 +1,13 @@
 package io.ustor.daemon.bdev;
 
 import io.ustor.bdev.Bdev;
+import io.ustor.bdev.IoType;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.IoStats;
 import io.ustor.bdev.delay.DelayBdev;
+import io.ustor.bdev.error.ErrorBdev;
+import io.ustor.bdev.error.ErrorType;
 import io.ustor.bdev.split.SplitBase;
 import io.ustor.bdev.split.SplitBdev;
 import io.ustor.bdev.delay.DelayLatencies;
@@ -47,6 +50,8 @@ final class BdevRpcMethods {
             "p99_read_latency", "avg_write_latency", "p99_write_latency", "uuid");
     private static final Set<String> DELAY_UPDATE_PARAMS = Set.of("delay_bdev_name", "latency_type", "latency_us");
     private static final Set<String> NAME_ONLY = Set.of("name");
+    private static final Set<String> ERROR_INJECT_PARAMS = Set.of("name", "io_type", "error_type", "num",
+            "queue_depth", "corrupt_offset", "corrupt_value", "nvme_sct", "nvme_sc");
     private static final Set<String> SPLIT_PARAMS = Set.of("base_bdev", "split_count", "split_size_mb");
     private static final Set<String> GET_BDEVS_PARAMS = Set.of("name", "timeout");
     private static final Set<String> IOSTAT_PARAMS = Set.of("name", "names", "per_channel", "reset_mode");
@@ -75,6 +80,17 @@ final class BdevRpcMethods {
         r.register("bdev_delay_update_latency", this::delayUpdateLatency);
         r.register("bdev_split_create", this::splitCreate);
         r.register("bdev_split_delete", this::splitDelete);
+        r.register("bdev_error_create", this::errorCreate);
+        r.register("bdev_error_delete", p -> delete(p, "error"));
+        r.register("bdev_error_inject_error", this::errorInject);
+        r.register("bdev_error_resume_pending", p -> {
+            p.allowOnly(NAME_ONLY);
+            String name = p.requiredString("name");
+            if (!(bdevs.lookup(name) instanceof ErrorBdev ee)) {
+                throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is not an error injection bdev");
+            }
+            return ee.resumePending().thenApply(v -> (Object) Boolean.TRUE);
+        });
     }
 
     // ---- queries ----
@@ -321,6 +337,71 @@ final class BdevRpcMethods {
             }
         }
         throw RpcException.errno(Errno.ENODEV, "bdev " + base + " is not split");
+    }
+
+    // ---- error injection ----
+
+    /** SPDK's bdev_error_create: EE_{base_name} over base_name; the new bdev's name. */
+    private Object errorCreate(RpcParams p) throws RpcException {
+        p.allowOnly(Set.of("base_name", "uuid"));
+        String base = p.requiredString("base_name");
+        UUID uuid = p.optionalUuid("uuid");
+        checkFree(ErrorBdev.PREFIX + base, uuid);
+        ErrorBdev bdev;
+        try {
+            bdev = ErrorBdev.create(bdevs, base, uuid);
+        } catch (BdevException e) {
+            throw RpcException.errno(e.errno(), e.getMessage());
+        }
+        try {
+            return registerOrFail(bdev);
+        } catch (RpcException e) {
+            bdev.releaseBase();
+            throw e;
+        }
+    }
+
+    /** SPDK's bdev_error_inject_error: arms (or with io_type "clear", disarms) errors on an EE_ bdev. */
+    private Object errorInject(RpcParams p) throws RpcException {
+        p.allowOnly(ERROR_INJECT_PARAMS);
+        String name = p.requiredString("name");
+        String ioType = p.requiredString("io_type");
+        String errorType = p.requiredString("error_type");
+        long num = p.optionalLong("num", 1);
+        long depth = p.optionalLong("queue_depth", 0);
+        long corruptOffset = p.optionalLong("corrupt_offset", 0);
+        int corruptValue = p.optionalUint32("corrupt_value", 0);
+        if (!(bdevs.lookup(name) instanceof ErrorBdev ee)) {
+            throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is not an error injection bdev");
+        }
+        IoType type = switch (ioType) {
+            case "read" -> IoType.READ;
+            case "write" -> IoType.WRITE;
+            case "unmap" -> IoType.UNMAP;
+            case "flush" -> IoType.FLUSH;
+            case "all", "clear" -> null;
+            default -> throw RpcException.invalidParams("io_type must be read, write, unmap, flush, all or clear, not "
+                    + ioType);
+        };
+        ErrorType kind = ErrorType.of(errorType);
+        if (kind == null) {
+            throw RpcException.invalidParams(errorType.equals("nvme_failure")
+                    ? "error_type nvme_failure: ustor's bdev I/O carries no NVMe status; use failure"
+                    : "error_type must be failure, pending, corrupt_data or nomem, not " + errorType);
+        }
+        if (num < 0 || depth < 0 || corruptOffset < 0 || corruptValue > 255) {
+            throw RpcException.invalidParams("num, queue_depth and corrupt_offset must be >= 0, corrupt_value 1-255");
+        }
+        if (ioType.equals("clear")) {
+            ee.clear();
+            return Boolean.TRUE;
+        }
+        try {
+            ee.inject(type, kind, num, depth, corruptOffset, corruptValue);
+        } catch (BdevException e) {
+            throw RpcException.invalidParams(e.getMessage());
+        }
+        return Boolean.TRUE;
     }
 
     // ---- shared ----

@@ -6,6 +6,7 @@ import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.delay.DelayBdev;
 import io.ustor.bdev.delay.DelayLatencies;
+import io.ustor.bdev.error.ErrorBdev;
 import io.ustor.bdev.split.SplitBdev;
 import io.ustor.daemon.UstorRuntime;
 import io.ustor.daemon.settings.BdevSettings;
@@ -117,6 +118,15 @@ public final class BdevSubsystem implements Subsystem {
                 p.put("p99_read_latency", l.p99ReadUs());
                 p.put("avg_write_latency", l.avgWriteUs());
                 p.put("p99_write_latency", l.p99WriteUs());
+                p.put("uuid", b.uuid().toString());
+            }
+            case "error" -> {
+                if (!(b instanceof ErrorBdev ee)) {
+                    return null;
+                }
+                call.put("method", "bdev_error_create");
+                p = call.putObject("params");
+                p.put("base_name", ee.base().name());
                 p.put("uuid", b.uuid().toString());
             }
             case "split" -> {

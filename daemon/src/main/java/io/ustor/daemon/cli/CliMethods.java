@@ -65,6 +65,28 @@ final class CliMethods {
                 CliMethods::copy, Output.ARRAY);
         add(m, "bdev_split_delete", "Delete the split bdevs of a base bdev", new CliArgs()
                 .positional("base_bdev", Type.STRING, "base bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_error_create", "Add bdev with error injection backend", new CliArgs()
+                        .positional("base_name", Type.STRING, "base bdev name")
+                        .option(null, "--uuid", "uuid", Type.STRING, "UUID for this bdev"),
+                CliMethods::copy, Output.JSON);
+        add(m, "bdev_error_delete", "Delete an error bdev", new CliArgs()
+                .positional("name", Type.STRING, "error bdev name"), CliMethods::copy, Output.NONE);
+        add(m, "bdev_error_inject_error", "bdev inject error", new CliArgs()
+                        .positional("name", Type.STRING, "the name of the error injection bdev")
+                        .positional("io_type", Type.STRING, "IO type: clear, read, write, unmap, flush, all")
+                        .positional("error_type", Type.STRING, "Error type: failure, pending, corrupt_data, nomem")
+                        .option(null, "--nvme-sct", "nvme_sct", Type.INT, "NVMe SCT for nvme_failure (not in ustor)")
+                        .option(null, "--nvme-sc", "nvme_sc", Type.INT, "NVMe SC for nvme_failure (not in ustor)")
+                        .option("-n", "--num", "num", Type.INT, "the number of commands you want to fail")
+                        .option("-q", "--queue-depth", "queue_depth", Type.INT,
+                                "the queue depth at which to trigger the error")
+                        .option("-o", "--corrupt-offset", "corrupt_offset", Type.INT,
+                                "the offset in bytes to xor with corrupt_value")
+                        .option("-v", "--corrupt-value", "corrupt_value", Type.INT,
+                                "the value for xor (1-255, 0 is invalid)"),
+                CliMethods::copy, Output.NONE);
+        add(m, "bdev_error_resume_pending", "Resume the I/O a pending error holds", new CliArgs()
+                .positional("name", Type.STRING, "error bdev name"), CliMethods::copy, Output.NONE);
         add(m, "bdev_malloc_create", "Create a bdev with malloc backend", new CliArgs()
                         .option("-b", "--name", "name", Type.STRING, "name of the bdev")
                         .option("-u", "--uuid", "uuid", Type.STRING, "UUID of the bdev (optional)")

@@ -310,6 +310,19 @@ final class MiniInitiator implements AutoCloseable {
         }
     }
 
+    /** A normal session with {@code iqn}, logged in with the default keys; reads time out after 30 s. */
+    static MiniInitiator loggedIn(InetSocketAddress target, String iqn) throws IOException {
+        MiniInitiator m = new MiniInitiator(target);
+        m.socket.setSoTimeout(30_000);
+        int[] status = new int[1];
+        m.login(iqn, Map.of(), status);
+        if (status[0] != 0) {
+            m.close();
+            throw new AssertionError("login to " + iqn + " failed with status " + Integer.toHexString(status[0]));
+        }
+        return m;
+    }
+
     /** {status, sense key, ASC, ASCQ} of a SCSI Response (zeros for the sense when it carries none). */
     static int[] statusAndSense(Pdu p) {
         int status = p.u8(3);

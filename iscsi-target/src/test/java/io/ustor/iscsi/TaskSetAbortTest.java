@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,12 +71,7 @@ class TaskSetAbortTest {
     }
 
     private MiniInitiator session() throws IOException {
-        MiniInitiator m = new MiniInitiator(target.boundAddress(1));
-        m.socket.setSoTimeout(30_000);
-        int[] status = new int[1];
-        m.login(IQN, Map.of(), status);
-        assertEquals(0, status[0], "login status");
-        return m;
+        return MiniInitiator.loggedIn(target.boundAddress(1), IQN);
     }
 
     /** Two sessions, on two different reactors. */

@@ -105,7 +105,7 @@ class ErrorBdevTest {
         t.ee().resumePending().get(20, TimeUnit.SECONDS);
         assertTrue(resumed.await().success(), "resume_pending lets a held read go on to the base");
 
-        t.ee().inject(IoType.READ, ErrorType.PENDING, 1, 0, 0, 0);
+        t.ee().inject(null, ErrorType.PENDING, 1, 0, 0, 0); // "all": the reset below is not held
         Completion held = t.read(buf, 1);
         Thread.sleep(100);
         assertFalse(held.done(), "held until a reset");

@@ -225,6 +225,29 @@ class UstordEndToEndTest {
     }
 
     @Test
+    void logMethodsInSpdksNames() throws Exception {
+        try (RawJsonClient c = new RawJsonClient(socket)) {
+            assertTrue(c.call(1, "log_set_flag", "{\"flag\": \"iscsi\"}").get("result").asBoolean());
+            JsonNode flags = c.call(2, "log_get_flags", null).get("result");
+            assertTrue(flags.get("iscsi").asBoolean(), flags.toString());
+            assertFalse(flags.get("bdev").asBoolean(), flags.toString());
+            c.call(3, "log_clear_flag", "{\"flag\": \"all\"}");
+            assertFalse(c.call(4, "log_get_flags", null).get("result").get("iscsi").asBoolean());
+            JsonNode e = c.call(5, "log_set_flag", "{\"flag\": \"nvmf\"}").get("error");
+            assertEquals(-32602, e.get("code").asInt(), e.toString());
+            assertEquals("INFO", c.call(6, "log_get_level", null).get("result").asText());
+            c.call(7, "log_set_level", "{\"level\": \"WARNING\"}");
+            assertEquals("WARNING", c.call(8, "log_get_level", null).get("result").asText());
+            c.call(9, "log_set_print_level", "{\"level\": \"ERROR\"}");
+            assertEquals("ERROR", c.call(10, "log_get_print_level", null).get("result").asText());
+            e = c.call(11, "log_set_level", "{\"level\": \"LOUD\"}").get("error");
+            assertEquals(-32602, e.get("code").asInt(), e.toString());
+            c.call(12, "log_set_level", "{\"level\": \"INFO\"}");
+            c.call(13, "log_set_print_level", "{\"level\": \"INFO\"}");
+        }
+    }
+
+    @Test
     void statsMethodsAnswerInSpdkShape() throws Exception {
         try (RawJsonClient c = new RawJsonClient(socket)) {
             JsonNode t = c.call(1, "thread_get_stats", null).get("result");

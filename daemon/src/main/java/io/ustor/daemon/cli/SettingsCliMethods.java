@@ -6,8 +6,8 @@ import io.ustor.daemon.cli.CliMethod.Output;
 import java.util.Map;
 
 /**
- * ustor-rpc's forms of SPDK's settings methods as rpc.py has them (python/spdk/cli/iobuf.py, sock.py, accel.py and
- * the set-options commands of bdev.py and bdev_nvme.py). Like rpc.py, the setters print nothing except
+ * ustor-rpc's forms of SPDK's settings methods as rpc.py has them (python/spdk/cli/iobuf.py, sock.py, accel.py,
+ * log.py and the set-options commands of bdev.py and bdev_nvme.py). Like rpc.py, the setters print nothing except
  * sock_set_default_impl.
  */
 final class SettingsCliMethods {
@@ -25,6 +25,18 @@ final class SettingsCliMethods {
                 .option(null, "--enable-numa", "enable_numa", Type.FLAG, "per-NUMA pools (refused by ustor)"),
                 Output.NONE);
         add(m, "iobuf_get_stats", "Display iobuf statistics", new CliArgs(), Output.DICT);
+        add(m, "log_set_flag", "set log flag", new CliArgs().positional("flag", Type.STRING,
+                "log flag (a component: env, reactor, bdev, nvme, rpc, iscsi, scsi, vhost, daemon, perf) or all"),
+                Output.NONE);
+        add(m, "log_clear_flag", "clear log flag", new CliArgs().positional("flag", Type.STRING,
+                "log flag or all"), Output.NONE);
+        add(m, "log_get_flags", "get log flags", new CliArgs(), Output.DICT);
+        for (String kind : new String[]{"", "print_"}) {
+            add(m, "log_set_" + kind + "level", "set log " + kind.replace('_', ' ') + "level", new CliArgs()
+                    .positional("level", Type.STRING, "ERROR, WARNING, NOTICE, INFO or DEBUG"), Output.NONE);
+            add(m, "log_get_" + kind + "level", "get log " + kind.replace('_', ' ') + "level", new CliArgs(),
+                    Output.DICT);
+        }
         add(m, "accel_set_options", "Set accel framework's options", new CliArgs()
                 .option(null, "--small-cache-size", "small_cache_size", Type.INT, "Size of the small iobuf cache")
                 .option(null, "--large-cache-size", "large_cache_size", Type.INT, "Size of the large iobuf cache")

@@ -49,6 +49,7 @@ public final class FrameworkMethods {
         RpcRegistry r = runtime.rpc();
         r.register("rpc_get_methods", m::getMethods, true);
         r.register("spdk_get_version", m::getVersion, true);
+        LogMethods.register(r);
         r.registerStartupOnly("framework_start_init", m::startInit);
         r.register("framework_wait_init", m::waitInit, true);
         r.register("framework_get_reactors", m::getReactors);

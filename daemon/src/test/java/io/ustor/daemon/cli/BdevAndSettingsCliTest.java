@@ -39,10 +39,12 @@ class BdevAndSettingsCliTest {
     }
 
     @Test
-    void splitFormsTakeRpcPyArguments() throws UsageException {
+    void splitAndLogFormsTakeRpcPyArguments() throws UsageException {
         assertEquals("{\"base_bdev\":\"Malloc0\",\"split_size_mb\":16,\"split_count\":4}",
                 params("bdev_split_create", "Malloc0", "-s", "16", "4").toString());
         assertEquals("{\"base_bdev\":\"Malloc0\"}", params("bdev_split_delete", "Malloc0").toString());
+        assertEquals("{\"flag\":\"iscsi\"}", params("log_set_flag", "iscsi").toString());
+        assertEquals("{\"level\":\"DEBUG\"}", params("log_set_print_level", "DEBUG").toString());
     }
 
     @Test

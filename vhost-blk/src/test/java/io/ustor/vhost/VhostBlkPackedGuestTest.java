@@ -98,12 +98,18 @@ class VhostBlkPackedGuestTest {
     void liveMigrationCompletesWhileTheDiskIsInUse() throws Exception {
         guest.exec("""
                 cat > /tmp/migrate-window.sh <<'EOS'
+                cd /
                 fio --name=mig --filename=/dev/vdb --offset=40m --size=8m --rw=randrw --bs=4k --ioengine=libaio \\
                     --iodepth=16 --direct=1 --verify=crc32c --verify_fatal=1 --time_based --runtime=40 \\
                     --output-format=terse --terse-version=3 > /tmp/mig.terse 2>/tmp/mig.err; echo $? > /tmp/mig.rc &
                 sleep 3
-                for m in $(awk '$3 == "9p" {print $2}' /proc/mounts | sort -r); do umount "$m"; done
-                awk '$3 == "9p"' /proc/mounts > /tmp/still-mounted
+                # A share can be busy for a moment (the exec agent between commands): retry before giving up.
+                for try in $(seq 1 20); do
+                  for m in $(awk '$3 == "9p" {print $2}' /proc/mounts | sort -r); do umount "$m" || echo "umount $m: try $try"; done
+                  awk '$3 == "9p"' /proc/mounts > /tmp/still-mounted
+                  [ -s /tmp/still-mounted ] || break
+                  sleep 0.5
+                done
                 sleep 25
                 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 host /host
                 while read -r tag path mode; do
@@ -138,7 +144,12 @@ class VhostBlkPackedGuestTest {
             }
             Thread.sleep(500);
         }
-        assertEquals("completed", status, "migration status");
+        if (!status.equals("completed")) {
+            // Why, from the guest (its shares are back once the window script has remounted them).
+            String why = guest.exec("cat /tmp/migrate-window.log; echo still mounted:; cat /tmp/still-mounted")
+                    .output();
+            assertEquals("completed", status, "migration status; the guest's window script said:\n" + why);
+        }
         System.out.println("ustor vhost-user-blk: migration " + status + " with the disk in use");
         guest.monitorCommand("cont");
         // The next command runs once the shares are back; fio must have gone on across the migration and verified.

@@ -3,7 +3,7 @@ package io.ustor.bdev;
 import java.util.UUID;
 
 /**
- * A bdev made over another one (delay, split): what the base can do and how it wants its I/O (supported types,
+ * A bdev made over another one (delay, split, error): what the base can do and how it wants its I/O (supported types,
  * transfer limits, alignment, physical blocks, write cache) is what this one reports.
  */
 public abstract class VirtualBdev extends Bdev {
@@ -17,9 +17,10 @@ public abstract class VirtualBdev extends Bdev {
 
     /**
      * Opens {@code baseName} for writing and claims it for {@code module}; {@code onRemove} runs when the base is
-     * going away (the virtual bdev unregisters itself). ENODEV: no such bdev; EPERM: claimed already.
+     * going away (the virtual bdevs over it unregister themselves). ENODEV: no such bdev; EPERM: claimed already.
+     * The base is {@link BdevDesc#bdev()}; close the descriptor to release it.
      */
-    protected static BdevDesc openAndClaim(BdevRegistry registry, String baseName, String module, Runnable onRemove) {
+    public static BdevDesc openAndClaim(BdevRegistry registry, String baseName, String module, Runnable onRemove) {
         if (registry.lookup(baseName) == null) {
             throw new BdevException(io.ustor.env.Errno.ENODEV, module + ": base bdev " + baseName + " not found");
         }

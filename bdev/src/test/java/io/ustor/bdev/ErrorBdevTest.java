@@ -45,12 +45,17 @@ class ErrorBdevTest {
             return c;
         }
 
-        void close() throws Exception {
+        /** Gives back the channel and the descriptor (the channel's end aborts what it held). */
+        void release() throws Exception {
             TestReactors.on(r, () -> {
                 d.putIoChannel(ch);
                 return null;
             });
             d.close();
+        }
+
+        void close() throws Exception {
+            release();
             reg.unregister(ee.name()).get(20, TimeUnit.SECONDS);
         }
     }
@@ -156,12 +161,8 @@ class ErrorBdevTest {
         t.ee().inject(IoType.READ, ErrorType.FAILURE, 1, 2, 0, 0);
         assertFalse(t.read(buf, 0).await().success(), "the held read counts: depth 2 reached");
 
-        TestReactors.on(t.r(), () -> {
-            t.d().putIoChannel(t.ch());
-            return null;
-        });
+        t.release();
         assertEquals(BdevIoStatus.ABORTED, held.await().status(), "the channel's end aborts what it held");
-        t.d().close();
         t.reg().unregister("Base3").get(20, TimeUnit.SECONDS);
         TestReactors.await("the error bdev to follow its base", () -> t.reg().lookup("EE_Base3") == null);
     }

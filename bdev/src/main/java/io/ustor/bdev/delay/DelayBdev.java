@@ -2,7 +2,6 @@ package io.ustor.bdev.delay;
 
 import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevDesc;
-import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevIo;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.VirtualBdev;
@@ -35,17 +34,13 @@ public final class DelayBdev extends VirtualBdev {
      */
     public static DelayBdev create(BdevRegistry registry, String name, String baseName, DelayLatencies latencies,
                                    UUID uuidOrNull) {
-        Bdev base = registry.lookup(baseName);
-        if (base == null) {
-            throw new BdevException(io.ustor.env.Errno.ENODEV, "delay " + name + ": base bdev " + baseName + " not found");
-        }
         DelayBdev[] self = new DelayBdev[1];
         BdevDesc desc = VirtualBdev.openAndClaim(registry, baseName, "delay", () -> {
             if (self[0] != null) {
                 registry.unregister(name);
             }
         });
-        self[0] = new DelayBdev(name, base, desc, latencies, uuidOrNull);
+        self[0] = new DelayBdev(name, desc.bdev(), desc, latencies, uuidOrNull);
         return self[0];
     }
 

@@ -37,17 +37,13 @@ public final class ErrorBdev extends VirtualBdev {
 
     /** Opens and claims {@code baseName} and makes {@code EE_<baseName>} over it; the caller registers it. */
     public static ErrorBdev create(BdevRegistry registry, String baseName, UUID uuidOrNull) {
-        Bdev base = registry.lookup(baseName);
-        if (base == null) {
-            throw new BdevException(Errno.ENODEV, "error bdev: base bdev " + baseName + " not found");
-        }
         ErrorBdev[] self = new ErrorBdev[1];
         BdevDesc desc = VirtualBdev.openAndClaim(registry, baseName, "error", () -> {
             if (self[0] != null) {
                 registry.unregister(self[0].name());
             }
         });
-        self[0] = new ErrorBdev(base, desc, uuidOrNull);
+        self[0] = new ErrorBdev(desc.bdev(), desc, uuidOrNull);
         return self[0];
     }
 

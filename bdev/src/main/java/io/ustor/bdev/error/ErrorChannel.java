@@ -18,13 +18,15 @@ import java.util.ArrayDeque;
  * PENDING error, and which reads a CORRUPT_DATA error hit (corrupted when they come back).
  */
 final class ErrorChannel implements BdevIoCallback {
+    private record CorruptRead(BdevIo io, Injection hit) {
+    }
+
     private final ErrorBdev bdev;
     private final BdevDesc base;
     private final BdevChannel baseChannel;
     private final ArrayDeque<BdevIo> held = new ArrayDeque<>();
-    /** Reads a CORRUPT_DATA error hit, in submission order, and their injections. */
-    private final ArrayDeque<BdevIo> corrupting = new ArrayDeque<>();
-    private final ArrayDeque<Injection> corruptions = new ArrayDeque<>();
+    /** Reads a CORRUPT_DATA error hit, with the injection that hit each (its offset and value apply on return). */
+    private final ArrayDeque<CorruptRead> corrupting = new ArrayDeque<>();
     private int outstanding;
 
     ErrorChannel(ErrorBdev bdev, BdevDesc base) {
@@ -64,8 +66,7 @@ final class ErrorChannel implements BdevIoCallback {
             return;
         }
         if (corrupt != null) {
-            corrupting.add(io);
-            corruptions.add(corrupt);
+            corrupting.add(new CorruptRead(io, corrupt)); // allocates, on the injection path only
         }
     }
 
@@ -75,15 +76,12 @@ final class ErrorChannel implements BdevIoCallback {
         outstanding--;
         if (!corrupting.isEmpty()) {
             // Completions may come back in any order: find this one (the list holds only corrupted reads).
-            java.util.Iterator<BdevIo> ios = corrupting.iterator();
-            java.util.Iterator<Injection> inj = corruptions.iterator();
-            while (ios.hasNext()) {
-                Injection i = inj.next();
-                if (ios.next() == io) {
-                    ios.remove();
-                    inj.remove();
+            for (java.util.Iterator<CorruptRead> it = corrupting.iterator(); it.hasNext(); ) {
+                CorruptRead r = it.next();
+                if (r.io() == io) {
+                    it.remove();
                     if (success) {
-                        flip(io, i);
+                        flip(io, r.hit());
                     }
                     break;
                 }

@@ -2,9 +2,9 @@ package io.ustor.bdev.split;
 
 import io.ustor.bdev.Bdev;
 import io.ustor.bdev.BdevDesc;
-import io.ustor.bdev.BdevEventType;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevRegistry;
+import io.ustor.bdev.VirtualBdev;
 import io.ustor.env.Errno;
 
 import java.util.ArrayList;
@@ -22,16 +22,17 @@ public final class SplitBase {
     private static final long MIB = 1024 * 1024;
 
     private final BdevRegistry registry;
+    private final BdevDesc desc;
     private final Bdev base;
     private final int splitCount;
     private final long splitSizeMb;
     private final List<SplitBdev> parts = new ArrayList<>();
-    private BdevDesc desc;
     private int live;
 
-    private SplitBase(BdevRegistry registry, Bdev base, int splitCount, long splitSizeMb) {
+    private SplitBase(BdevRegistry registry, BdevDesc desc, int splitCount, long splitSizeMb) {
         this.registry = registry;
-        this.base = base;
+        this.desc = desc;
+        this.base = desc.bdev();
         this.splitCount = splitCount;
         this.splitSizeMb = splitSizeMb;
     }
@@ -42,13 +43,32 @@ public final class SplitBase {
      * Like SPDK, asks for more parts than fit are clamped to what fits.
      */
     public static SplitBase create(BdevRegistry registry, String baseName, int splitCount, long splitSizeMb) {
-        Bdev base = registry.lookup(baseName);
-        if (base == null) {
-            throw new BdevException(Errno.ENODEV, "split: base bdev " + baseName + " not found");
-        }
         if (splitCount <= 0) {
             throw new BdevException(Errno.EINVAL, "split: split_count must be at least 1, not " + splitCount);
         }
+        SplitBase[] self = new SplitBase[1];
+        BdevDesc desc = VirtualBdev.openAndClaim(registry, baseName, "split", () -> {
+            if (self[0] != null) {
+                self[0].delete();
+            }
+        });
+        SplitBase s = new SplitBase(registry, desc, splitCount, splitSizeMb);
+        self[0] = s;
+        try {
+            s.registerParts();
+        } catch (RuntimeException e) {
+            s.delete();
+            if (s.parts().isEmpty()) {
+                desc.close();
+            }
+            throw e;
+        }
+        return s;
+    }
+
+    /** Cuts the claimed base into parts and registers them. */
+    private void registerParts() {
+        String baseName = base.name();
         long partBlocks;
         if (splitSizeMb > 0) {
             if (splitSizeMb > Long.MAX_VALUE / MIB || splitSizeMb * MIB % base.blockSize() != 0) {
@@ -67,40 +87,19 @@ public final class SplitBase {
         if (count < splitCount) {
             LOG.log(System.Logger.Level.WARNING, "split {0}: {1} parts asked, {2} fit", baseName, splitCount, count);
         }
-        if (base.claimed()) {
-            throw new BdevException(Errno.EPERM, "split: base bdev " + baseName + " is claimed by "
-                    + base.claimedBy());
-        }
         for (int i = 0; i < count; i++) {
             if (registry.lookup(baseName + "p" + i) != null) {
                 throw new BdevException(Errno.EEXIST, "split: bdev " + baseName + "p" + i + " exists already");
             }
         }
-        SplitBase s = new SplitBase(registry, base, splitCount, splitSizeMb);
-        s.desc = registry.open(baseName, true, (type, d) -> {
-            if (type == BdevEventType.REMOVE) {
-                LOG.log(System.Logger.Level.INFO, "split {0}: base bdev is going away", baseName);
-                s.delete();
+        for (int i = 0; i < count; i++) {
+            SplitBdev part = new SplitBdev(this, baseName + "p" + i, i * partBlocks, partBlocks);
+            registry.register(part);
+            synchronized (this) {
+                parts.add(part);
+                live++;
             }
-        });
-        try {
-            s.desc.claim("split");
-            for (int i = 0; i < count; i++) {
-                SplitBdev part = new SplitBdev(s, baseName + "p" + i, i * partBlocks, partBlocks);
-                registry.register(part);
-                synchronized (s) {
-                    s.parts.add(part);
-                    s.live++;
-                }
-            }
-        } catch (RuntimeException e) {
-            s.delete();
-            if (s.parts.isEmpty()) {
-                s.desc.close();
-            }
-            throw e;
         }
-        return s;
     }
 
     public Bdev base() {

@@ -131,10 +131,6 @@ public final class UstorRuntime implements AutoCloseable {
         return found;
     }
 
-    /**
-     * Dependencies first (a front end after bdev); then bdev modules (bdev_nvme...) before front ends, so that a saved
-     * config creates a front end's bdevs before the front end; otherwise in discovery order.
-     */
     /** SPDK's settings-only subsystems, first in a saved config as in SPDK's. */
     private static final java.util.Set<String> SETTINGS_FIRST = java.util.Set.of("keyring", "iobuf", "sock", "accel");
 
@@ -143,6 +139,11 @@ public final class UstorRuntime implements AutoCloseable {
         return SETTINGS_FIRST.contains(name);
     }
 
+    /**
+     * The settings-only subsystems first; then dependencies first (a front end after bdev); then bdev modules
+     * (bdev_nvme...) before front ends, so that a saved config creates a front end's bdevs before the front end;
+     * otherwise in discovery order.
+     */
     static List<Subsystem> orderSubsystems(List<Subsystem> discovered) {
         List<Subsystem> found = new ArrayList<>(discovered);
         found.sort(java.util.Comparator.comparingInt(s -> SETTINGS_FIRST.contains(s.name()) ? -1

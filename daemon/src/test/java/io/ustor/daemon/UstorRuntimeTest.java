@@ -3,6 +3,8 @@ package io.ustor.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ustor.bdev.Bdev;
+import io.ustor.bdev.IoType;
+import io.ustor.bdev.error.ErrorBdev;
 import io.ustor.reactor.IdleMode;
 import io.ustor.rpc.RpcException;
 import org.junit.jupiter.api.AfterEach;
@@ -195,10 +197,10 @@ class UstorRuntimeTest {
         assertEquals("EE_Disk", rt.rpc().callAndWait("bdev_error_create", json("{\"base_name\": \"Disk\"}")).asText());
         rt.rpc().callAndWait("bdev_error_inject_error", json("{\"name\": \"EE_Disk\", \"io_type\": \"read\", "
                 + "\"error_type\": \"failure\", \"num\": 3, \"queue_depth\": 0}"));
-        assertEquals(3, ((io.ustor.bdev.error.ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(io.ustor.bdev.IoType.READ));
+        assertEquals(3, ((ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(IoType.READ));
         rt.rpc().callAndWait("bdev_error_inject_error", json("{\"name\": \"EE_Disk\", \"io_type\": \"clear\", "
                 + "\"error_type\": \"failure\"}"));
-        assertEquals(0, ((io.ustor.bdev.error.ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(io.ustor.bdev.IoType.READ));
+        assertEquals(0, ((ErrorBdev) rt.bdevs().lookup("EE_Disk")).remaining(IoType.READ));
         assertEquals(true, rt.rpc().callAndWait("bdev_error_resume_pending", json("{\"name\": \"EE_Disk\"}"))
                 .booleanValue());
         for (String bad : new String[]{"{\"name\": \"EE_Disk\", \"io_type\": \"compare\", \"error_type\": \"failure\"}",

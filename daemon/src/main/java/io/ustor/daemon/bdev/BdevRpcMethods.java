@@ -1,18 +1,18 @@
 package io.ustor.daemon.bdev;
 
 import io.ustor.bdev.Bdev;
-import io.ustor.bdev.IoType;
 import io.ustor.bdev.BdevException;
 import io.ustor.bdev.BdevRegistry;
 import io.ustor.bdev.IoStats;
+import io.ustor.bdev.IoType;
 import io.ustor.bdev.delay.DelayBdev;
+import io.ustor.bdev.delay.DelayLatencies;
 import io.ustor.bdev.error.ErrorBdev;
 import io.ustor.bdev.error.ErrorType;
-import io.ustor.bdev.split.SplitBase;
-import io.ustor.bdev.split.SplitBdev;
-import io.ustor.bdev.delay.DelayLatencies;
 import io.ustor.bdev.malloc.MallocBdev;
 import io.ustor.bdev.nullbdev.NullBdev;
+import io.ustor.bdev.split.SplitBase;
+import io.ustor.bdev.split.SplitBdev;
 import io.ustor.env.DmaMemory;
 import io.ustor.env.Errno;
 import io.ustor.rpc.RpcException;
@@ -85,11 +85,7 @@ final class BdevRpcMethods {
         r.register("bdev_error_inject_error", this::errorInject);
         r.register("bdev_error_resume_pending", p -> {
             p.allowOnly(NAME_ONLY);
-            String name = p.requiredString("name");
-            if (!(bdevs.lookup(name) instanceof ErrorBdev ee)) {
-                throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is not an error injection bdev");
-            }
-            return ee.resumePending().thenApply(v -> (Object) Boolean.TRUE);
+            return errorBdev(p.requiredString("name")).resumePending().thenApply(v -> (Object) Boolean.TRUE);
         });
     }
 
@@ -371,9 +367,7 @@ final class BdevRpcMethods {
         long depth = p.optionalLong("queue_depth", 0);
         long corruptOffset = p.optionalLong("corrupt_offset", 0);
         int corruptValue = p.optionalUint32("corrupt_value", 0);
-        if (!(bdevs.lookup(name) instanceof ErrorBdev ee)) {
-            throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is not an error injection bdev");
-        }
+        ErrorBdev ee = errorBdev(name);
         IoType type = switch (ioType) {
             case "read" -> IoType.READ;
             case "write" -> IoType.WRITE;
@@ -402,6 +396,13 @@ final class BdevRpcMethods {
             throw RpcException.invalidParams(e.getMessage());
         }
         return Boolean.TRUE;
+    }
+
+    private ErrorBdev errorBdev(String name) throws RpcException {
+        if (!(bdevs.lookup(name) instanceof ErrorBdev ee)) {
+            throw RpcException.errno(Errno.ENODEV, "bdev " + name + " is not an error injection bdev");
+        }
+        return ee;
     }
 
     // ---- shared ----

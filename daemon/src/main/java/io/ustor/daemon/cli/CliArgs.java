@@ -71,7 +71,7 @@ final class CliArgs {
                     if (inline != null) {
                         throw new UsageException(method + ": option " + name + " takes no value");
                     }
-                    out.put(opt.dest, !name.startsWith("--no-") || name.equals(opt.longName));
+                    out.put(opt.dest, opt.type == Type.FLAG || name.equals(opt.longName)); // a switch's --no- form: false
                     continue;
                 }
                 String v = inline;

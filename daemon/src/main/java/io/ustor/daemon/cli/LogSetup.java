@@ -5,6 +5,8 @@ import java.io.StringWriter;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
@@ -32,13 +34,17 @@ public final class LogSetup {
         root.addHandler(h);
         root.setLevel(Level.INFO);
         for (String c : debugComponents) {
-            Logger l = Logger.getLogger(c.equals("all") ? "io.ustor" : "io.ustor." + c);
-            l.setLevel(Level.FINE);
-            KEEP.add(l); // j.u.l holds loggers weakly; a collected one would forget its level
+            componentLogger(c).setLevel(Level.FINE);
         }
     }
 
-    private static final List<Logger> KEEP = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Loggers whose level was set: java.util.logging holds loggers weakly, a collected one would forget it. */
+    private static final Map<String, Logger> KEEP = new ConcurrentHashMap<>();
+
+    /** The logger of a component ("bdev" is io.ustor.bdev, "all" is io.ustor), kept so its level sticks. */
+    public static Logger componentLogger(String component) {
+        return KEEP.computeIfAbsent(component, c -> Logger.getLogger(c.equals("all") ? "io.ustor" : "io.ustor." + c));
+    }
 
     /** "2026-01-01 12:00:00.000 INFO  bdev: bdev Malloc0: registered ..." */
     static final class LineFormatter extends Formatter {

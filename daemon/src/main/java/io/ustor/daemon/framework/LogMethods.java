@@ -2,6 +2,7 @@ package io.ustor.daemon.framework;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ustor.daemon.cli.LogSetup;
 import io.ustor.rpc.RpcException;
 import io.ustor.rpc.RpcParams;
 import io.ustor.rpc.RpcRegistry;
@@ -9,7 +10,6 @@ import io.ustor.rpc.RpcRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -25,8 +25,6 @@ final class LogMethods {
     private static final Map<String, Level> LEVELS = Map.of("ERROR", Level.SEVERE, "WARNING", Level.WARNING,
             "NOTICE", Level.INFO, "INFO", Level.INFO, "DEBUG", Level.FINE);
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** java.util.logging holds loggers weakly: a collected one would forget its level. */
-    private static final Map<String, Logger> KEEP = new ConcurrentHashMap<>();
     /** Null until set: every record logged is printed (ustord's stderr handler takes all levels). */
     private static volatile Level printLevel;
 
@@ -39,9 +37,10 @@ final class LogMethods {
         r.register("log_get_flags", p -> {
             p.requireNone("log_get_flags");
             ObjectNode out = MAPPER.createObjectNode();
-            Level all = Logger.getLogger("io.ustor").getLevel(); // ustord -L all
+            Level all = LogSetup.componentLogger("all").getLevel(); // ustord -L all
             for (String f : FLAGS) {
-                Level l = logger(f).getLevel() != null ? logger(f).getLevel() : all;
+                Level own = LogSetup.componentLogger(f).getLevel();
+                Level l = own != null ? own : all;
                 out.put(f, l != null && l.intValue() <= Level.FINE.intValue());
             }
             return out;
@@ -76,13 +75,9 @@ final class LogMethods {
                     + " or all");
         }
         for (String f : flag.equals("all") ? FLAGS : List.of(flag)) {
-            logger(f).setLevel(on ? Level.FINE : null); // cleared: the level of the parent (the log level)
+            LogSetup.componentLogger(f).setLevel(on ? Level.FINE : null); // cleared: the parent's level
         }
         return Boolean.TRUE;
-    }
-
-    private static Logger logger(String flag) {
-        return KEEP.computeIfAbsent(flag, f -> Logger.getLogger("io.ustor." + f));
     }
 
     private static Level level(RpcParams p) throws RpcException {
@@ -96,10 +91,11 @@ final class LogMethods {
     }
 
     private static String name(Level l) {
-        if (l == null || l.intValue() <= Level.FINE.intValue()) {
-            return l == null ? "INFO" : "DEBUG";
+        if (l == null) {
+            return "INFO"; // the root logger's default
         }
-        return l.intValue() >= Level.SEVERE.intValue() ? "ERROR" : l.intValue() >= Level.WARNING.intValue()
-                ? "WARNING" : "INFO";
+        int v = l.intValue();
+        return v <= Level.FINE.intValue() ? "DEBUG" : v >= Level.SEVERE.intValue() ? "ERROR"
+                : v >= Level.WARNING.intValue() ? "WARNING" : "INFO";
     }
 }

@@ -1,6 +1,7 @@
 package io.ustor.daemon.settings;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ustor.rpc.RpcMethod;
 import io.ustor.rpc.RpcRegistry;
 import io.ustor.rpc.Subsystem;
 import io.ustor.rpc.SubsystemContext;
@@ -19,10 +20,12 @@ public final class SettingsSubsystem implements Subsystem {
     private record Entry(OptionsMethod method, When when, boolean alwaysSaved) {
     }
 
+    private record Extra(String name, RpcMethod method, When when) {
+    }
+
     private final String name;
     private final List<Entry> entries = new ArrayList<>();
-    private final List<Runnable> extra = new ArrayList<>();
-    private RpcRegistry registry;
+    private final List<Extra> extras = new ArrayList<>();
 
     public SettingsSubsystem(String name) {
         this.name = name;
@@ -44,14 +47,15 @@ public final class SettingsSubsystem implements Subsystem {
 
     @Override
     public void registerMethods(RpcRegistry registry, SubsystemContext ctx) {
-        this.registry = registry;
         for (Entry e : entries) {
             register(registry, e.method().name(), e.method()::call, e.when());
         }
-        extra.forEach(Runnable::run);
+        for (Extra e : extras) {
+            register(registry, e.name(), e.method(), e.when());
+        }
     }
 
-    static void register(RpcRegistry registry, String name, io.ustor.rpc.RpcMethod m, When when) {
+    static void register(RpcRegistry registry, String name, RpcMethod m, When when) {
         switch (when) {
             case STARTUP -> registry.registerStartupOnly(name, m);
             case STARTUP_AND_RUNTIME -> registry.register(name, m, true);
@@ -60,8 +64,8 @@ public final class SettingsSubsystem implements Subsystem {
     }
 
     /** Registers a further method (a getter) alongside the set-options ones. */
-    public SettingsSubsystem withMethod(String method, io.ustor.rpc.RpcMethod m, When when) {
-        extra.add(() -> register(registry, method, m, when));
+    public SettingsSubsystem withMethod(String method, RpcMethod m, When when) {
+        extras.add(new Extra(method, m, when));
         return this;
     }
 
@@ -74,15 +78,5 @@ public final class SettingsSubsystem implements Subsystem {
             }
         }
         return out;
-    }
-
-    /** For tests and getters: the method by name. */
-    public OptionsMethod method(String method) {
-        for (Entry e : entries) {
-            if (e.method().name().equals(method)) {
-                return e.method();
-            }
-        }
-        throw new IllegalArgumentException(method);
     }
 }
